@@ -1,0 +1,105 @@
+// Package commands is rootctl's command line: one file per command, each
+// with its flags, input validation, the calls into rootctl's packages and
+// the rendering of results. Only this package knows about flags and
+// terminals.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X github.com/rootctl/rootctl/commands.version=v1.2.3".
+var version = ""
+
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+const appDescription = `rootctl governs the root user of every member account of an AWS organization
+through centralized root access (sts:AssumeRoot with task-scoped policies).
+Run it from the management account or the IAM delegated administrator.
+
+Try it with no AWS account: rootctl audit --sim
+
+Exit codes:
+   0    success; for audit: no root credentials found
+   1    failure
+   2    usage error (bad flag, argument or input file)
+   3    audit found root credentials (--exit-zero turns this off)
+   4    some accounts could not be processed
+   130  interrupted`
+
+// NewApp builds rootctl's command line.
+func NewApp(deps *Deps) *cli.App {
+	if deps.LoadAWS == nil {
+		deps.LoadAWS = loadAWS
+	}
+	app := &cli.App{
+		Name:                 "rootctl",
+		Usage:                "govern the root user of every AWS Organizations member account",
+		Description:          appDescription,
+		Version:              appVersion(),
+		Reader:               deps.IO.In,
+		Writer:               deps.IO.Out,
+		ErrWriter:            deps.IO.ErrOut,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			statusCommand(deps),
+			enableCommand(deps),
+			auditCommand(deps),
+			simCommand(deps),
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unknown command %q (run: rootctl --help)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+	app.OnUsageError = onUsageError
+	for _, cmd := range app.Commands {
+		setUsageErrors(cmd)
+	}
+	return app
+}
+
+func setUsageErrors(cmd *cli.Command) {
+	cmd.OnUsageError = onUsageError
+	for _, sub := range cmd.Subcommands {
+		setUsageErrors(sub)
+	}
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := "rootctl"
+	if c.Command != nil && c.Command.Name != "" {
+		name = strings.TrimSpace(c.Command.HelpName)
+	}
+	return usageErrorf("%v (run: %s --help)", err, name)
+}
+
+// Run runs the command line and returns the process exit code. Errors are
+// printed once, here, as "rootctl: what failed".
+func Run(ctx context.Context, args []string, deps *Deps) int {
+	err := NewApp(deps).RunContext(ctx, args)
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.err != nil {
+			fmt.Fprintf(deps.IO.ErrOut, "rootctl: %v\n", err)
+		}
+	}
+	return exitCode(err)
+}

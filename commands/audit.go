@@ -1,0 +1,462 @@
+package commands
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/rootcreds"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// AuditInput holds the options of `rootctl audit`.
+type AuditInput struct {
+	AWS         AWSOptions
+	Selection   orgscan.Selection
+	Output      string
+	Concurrency int
+	Rate        float64
+	ExitZero    bool
+	Quiet       bool
+}
+
+// Account statuses in an audit report.
+const (
+	StatusCompliant       = "compliant"
+	StatusRootCredentials = "root_credentials"
+	StatusSkipped         = "skipped"
+	StatusError           = "error"
+	StatusCancelled       = "cancelled"
+)
+
+// AccountResult is one account of an audit report. The credential fields
+// are present for audited accounts only.
+type AccountResult struct {
+	orgscan.Account
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+	*rootcreds.Findings
+	APICalls int `json:"api_calls"`
+}
+
+// AuditSummary counts an audit's results.
+type AuditSummary struct {
+	Accounts            int `json:"accounts"`
+	Audited             int `json:"audited"`
+	Compliant           int `json:"compliant"`
+	WithRootCredentials int `json:"with_root_credentials"`
+	Skipped             int `json:"skipped"`
+	Errors              int `json:"errors"`
+	Cancelled           int `json:"cancelled"`
+	Passwords           int `json:"passwords"`
+	AccessKeys          int `json:"access_keys"`
+	ActiveAccessKeys    int `json:"active_access_keys"`
+	MFADevices          int `json:"mfa_devices"`
+	SigningCertificates int `json:"signing_certificates"`
+	APICalls            int `json:"api_calls"`
+}
+
+func (s *AuditSummary) add(r *AccountResult) {
+	s.Accounts++
+	s.APICalls += r.APICalls
+	switch r.Status {
+	case StatusSkipped:
+		s.Skipped++
+	case StatusError:
+		s.Errors++
+	case StatusCancelled:
+		s.Cancelled++
+	case StatusCompliant:
+		s.Audited++
+		s.Compliant++
+	case StatusRootCredentials:
+		s.Audited++
+		s.WithRootCredentials++
+		f := r.Findings
+		if f.Password != nil {
+			s.Passwords++
+		}
+		s.AccessKeys += len(f.AccessKeys)
+		for _, k := range f.AccessKeys {
+			if k.Status == "Active" {
+				s.ActiveAccessKeys++
+			}
+		}
+		s.MFADevices += len(f.MFADevices)
+		s.SigningCertificates += len(f.SigningCertificates)
+	}
+}
+
+// AuditReport is `rootctl audit -o json`: one document, field names stable.
+type AuditReport struct {
+	Organization orgscan.Organization `json:"organization"`
+	GeneratedAt  time.Time            `json:"generated_at"`
+	Accounts     []AccountResult      `json:"accounts"`
+	Summary      AuditSummary         `json:"summary"`
+}
+
+var auditFormats = []string{"table", "json", "csv", "ndjson"}
+
+func auditCommand(deps *Deps) *cli.Command {
+	var in AuditInput
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "report every member account's root credentials (password, access keys, MFA, signing certificates)",
+		Description: `Fans out over the selected member accounts with sts:AssumeRoot scoped to
+IAMAuditRootUserCredentials and reports each root user's password, access keys
+(with last use), MFA devices and signing certificates. Accounts are audited as
+the organization's listing arrives. The management account and accounts that
+are not ACTIVE are listed as skipped, with the reason.
+
+Exit codes: 0 no root credentials found; 3 root credentials found (unless
+--exit-zero); 4 some accounts could not be audited; 1 other failure; 2 usage
+error; 130 interrupted.
+
+Examples:
+   rootctl audit --sim
+   rootctl audit --ou ou-ab12-cdef3456 -o json > root-audit.json
+   rootctl audit --tag env=prod --exclude 111122223333 -o csv
+   rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
+		Flags: append(append(awsFlags(), selectionFlags()...),
+			outputFlag(auditFormats...),
+			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency,
+				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
+			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
+			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Destination: &in.Quiet, Usage: "no progress display"},
+		),
+		Action: func(c *cli.Context) error {
+			sel, err := selection(c)
+			if err != nil {
+				return err
+			}
+			in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
+			return AuditCommand(c.Context, in, deps)
+		},
+	}
+}
+
+// AuditCommand runs `rootctl audit`.
+func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
+	if err := checkOutput(in.Output, auditFormats...); err != nil {
+		return err
+	}
+	if in.Concurrency < 1 || in.Concurrency > 1000 {
+		return usageErrorf("--concurrency %d: want 1 to 1000", in.Concurrency)
+	}
+	if in.Rate < 0 {
+		return usageErrorf("--rate %v: want 0 (no limit) or a positive number of requests per second", in.Rate)
+	}
+	if err := in.Selection.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	cfg := env.AWS.Copy()
+	orgscan.LimitRate(&cfg, in.Rate)
+
+	lister, err := orgscan.NewLister(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+	}
+	assumer := rootsession.NewAssumer(cfg)
+	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
+	stopProgress := sink.startProgress()
+	listErr := orgscan.FanOut(ctx, in.Concurrency,
+		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, t)) })
+	stopProgress()
+	if err := sink.finish(); err != nil {
+		return err
+	}
+	return auditOutcome(ctx, listErr, sink.summary, in.ExitZero)
+}
+
+// auditAccount audits one account with one root session.
+func auditAccount(ctx context.Context, assumer *rootsession.Assumer, t orgscan.Target) *AccountResult {
+	r := &AccountResult{Account: t.Account}
+	if t.Skip != "" {
+		r.Status, r.Reason = StatusSkipped, t.Skip
+		return r
+	}
+	if ctx.Err() != nil {
+		r.Status, r.Reason = StatusCancelled, "interrupted before this account was audited"
+		return r
+	}
+	sess, err := assumer.Assume(ctx, t.ID, rootsession.Audit, 0)
+	r.APICalls = 1
+	if err != nil {
+		return r.failed(ctx, err)
+	}
+	f, calls, err := rootcreds.Inspect(ctx, sess.Config, rootcreds.InspectOptions{UseSummary: true})
+	r.APICalls += calls
+	if err != nil {
+		return r.failed(ctx, err)
+	}
+	r.Findings = f
+	r.Status = StatusCompliant
+	if !f.Empty() {
+		r.Status = StatusRootCredentials
+	}
+	return r
+}
+
+func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {
+	if ctx.Err() != nil {
+		r.Status, r.Reason = StatusCancelled, "interrupted while this account was being audited"
+		return r
+	}
+	r.Status, r.ErrorCode = StatusError, rootsession.ErrorCode(err)
+	var ae *rootsession.AssumeError
+	if errors.As(err, &ae) {
+		r.Error = ae.Error()
+	} else {
+		r.Error = rootsession.Describe(err)
+	}
+	return r
+}
+
+// auditOutcome turns the run's results into the documented exit code.
+func auditOutcome(ctx context.Context, listErr error, s AuditSummary, exitZero bool) error {
+	switch {
+	case ctx.Err() != nil:
+		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Cancelled)}
+	case errors.Is(listErr, orgscan.ErrUnknownOU):
+		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
+	case listErr != nil:
+		return fmt.Errorf("listing accounts stopped, so the report is incomplete: %s", rootsession.Describe(listErr))
+	case s.Errors > 0:
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)}
+	case s.WithRootCredentials > 0 && !exitZero:
+		return &exitError{code: ExitFindings}
+	}
+	return nil
+}
+
+// auditSink gathers results as accounts finish: ndjson is written at once
+// (so memory stays flat), the other formats are rendered at the end.
+type auditSink struct {
+	io      *IOStreams
+	in      AuditInput
+	org     orgscan.Organization
+	started time.Time
+
+	mu      sync.Mutex
+	results []AccountResult
+	summary AuditSummary
+	ndjson  *json.Encoder
+	werr    error
+}
+
+func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now time.Time) *auditSink {
+	s := &auditSink{io: io, in: in, org: org, started: now.UTC().Truncate(time.Second)}
+	if in.Output == "ndjson" {
+		s.ndjson = json.NewEncoder(io.Out)
+	}
+	return s
+}
+
+func (s *auditSink) add(r *AccountResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.summary.add(r)
+	if s.ndjson != nil {
+		if err := s.ndjson.Encode(r); err != nil && s.werr == nil {
+			s.werr = err
+		}
+		return
+	}
+	s.results = append(s.results, *r)
+}
+
+// startProgress shows a one-line progress display on stderr when stderr is
+// a terminal; the returned func clears it.
+func (s *auditSink) startProgress() func() {
+	if !s.io.ErrTTY || s.in.Quiet {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(s.io.ErrOut, "\r\033[K")
+				return
+			case <-tick.C:
+				s.mu.Lock()
+				sum := s.summary
+				s.mu.Unlock()
+				fmt.Fprintf(s.io.ErrOut, "\r\033[Kaudited %d accounts: %d with root credentials, %d errors, %d skipped",
+					sum.Audited, sum.WithRootCredentials, sum.Errors, sum.Skipped)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (s *auditSink) finish() error {
+	if s.werr != nil {
+		return fmt.Errorf("writing the report: %w", s.werr)
+	}
+	sort.Slice(s.results, func(i, j int) bool { return s.results[i].ID < s.results[j].ID })
+	switch s.in.Output {
+	case "json":
+		accounts := s.results
+		if accounts == nil {
+			accounts = []AccountResult{}
+		}
+		return printJSON(s.io.Out, AuditReport{Organization: s.org, GeneratedAt: s.started, Accounts: accounts, Summary: s.summary})
+	case "csv":
+		return writeAuditCSV(s.io.Out, s.results)
+	case "ndjson":
+		if !s.in.Quiet {
+			fmt.Fprintln(s.io.ErrOut, summaryLine(s.summary))
+		}
+		return nil
+	}
+	return writeAuditTable(s.io.Out, s.results, s.summary)
+}
+
+func summaryLine(s AuditSummary) string {
+	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls)",
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, cancelledNote(s.Cancelled), s.APICalls)
+}
+
+func cancelledNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d not audited (interrupted)", n)
+}
+
+func writeAuditTable(w io.Writer, results []AccountResult, sum AuditSummary) error {
+	t := newTable(w, "Account", "Name", "Result", "Password", "Access keys", "MFA devices", "Signing certificates")
+	for _, r := range results {
+		row := []string{r.ID, r.Name, resultCell(r), "", "", "", ""}
+		if f := r.Findings; f != nil {
+			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
+		}
+		t.Append(row)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, summaryLine(sum))
+	return err
+}
+
+func resultCell(r AccountResult) string {
+	switch r.Status {
+	case StatusCompliant:
+		return "compliant"
+	case StatusRootCredentials:
+		return "ROOT CREDENTIALS"
+	case StatusError:
+		return "error: " + r.Error
+	}
+	return r.Status + ": " + r.Reason
+}
+
+func passwordCell(f *rootcreds.Findings) string {
+	if f.Password == nil {
+		return "-"
+	}
+	return "yes, set " + day(f.Password.Created)
+}
+
+func keysCell(f *rootcreds.Findings) string {
+	var lines []string
+	for _, k := range f.AccessKeys {
+		use := "never used"
+		if k.LastUsed != nil {
+			use = "used " + day(*k.LastUsed) + " " + k.LastService + "/" + k.LastRegion
+		}
+		lines = append(lines, k.ID+" "+k.Status+", "+use)
+	}
+	return orDash(lines)
+}
+
+func mfaCell(f *rootcreds.Findings) string {
+	var lines []string
+	for _, d := range f.MFADevices {
+		lines = append(lines, d.Kind+" "+d.Serial[strings.LastIndex(d.Serial, ":")+1:]+" ("+day(d.Enabled)+")")
+	}
+	return orDash(lines)
+}
+
+func certsCell(f *rootcreds.Findings) string {
+	var lines []string
+	for _, c := range f.SigningCertificates {
+		lines = append(lines, c.ID+" "+c.Status+" ("+day(c.Uploaded)+")")
+	}
+	return orDash(lines)
+}
+
+func orDash(lines []string) string {
+	if len(lines) == 0 {
+		return "-"
+	}
+	return strings.Join(lines, "\n")
+}
+
+var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
+	"password", "password_created", "access_keys", "active_access_keys", "access_key_ids", "last_key_use",
+	"mfa_devices", "mfa_kinds", "signing_certificates"}
+
+func writeAuditCSV(w io.Writer, results []AccountResult) error {
+	cw := csv.NewWriter(w)
+	cw.Write(auditCSVHeader)
+	for _, r := range results {
+		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", ""}
+		if f := r.Findings; f != nil {
+			row[7] = strconv.FormatBool(f.Password != nil)
+			if f.Password != nil {
+				row[8] = f.Password.Created.UTC().Format(time.RFC3339)
+			}
+			var ids, kinds []string
+			var lastUse time.Time
+			active := 0
+			for _, k := range f.AccessKeys {
+				ids = append(ids, k.ID)
+				if k.Status == "Active" {
+					active++
+				}
+				if k.LastUsed != nil && k.LastUsed.After(lastUse) {
+					lastUse = *k.LastUsed
+				}
+			}
+			for _, d := range f.MFADevices {
+				kinds = append(kinds, d.Kind)
+			}
+			row[9], row[10], row[11] = strconv.Itoa(len(f.AccessKeys)), strconv.Itoa(active), strings.Join(ids, " ")
+			if !lastUse.IsZero() {
+				row[12] = lastUse.UTC().Format(time.RFC3339)
+			}
+			row[13], row[14], row[15] = strconv.Itoa(len(f.MFADevices)), strings.Join(kinds, " "), strconv.Itoa(len(f.SigningCertificates))
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// EnableInput holds the options of `rootctl enable`.
+type EnableInput struct {
+	AWS                   AWSOptions
+	CredentialsManagement bool
+	RootSessions          bool
+	Delegate              string
+	DryRun                bool
+	Yes                   bool
+}
+
+func enableCommand(deps *Deps) *cli.Command {
+	var in EnableInput
+	return &cli.Command{
+		Name:  "enable",
+		Usage: "turn on centralized root access: trusted access, the two features, a delegated administrator",
+		Description: `With no feature flag, turns on both features (and trusted access for
+iam.amazonaws.com first). Idempotent: what is already on is left alone, and a run
+with nothing to change says so. Shows its plan, then needs --yes or a typed
+confirmation on a terminal. Must run in the management account.
+
+Examples:
+   rootctl enable --sim=fresh --yes
+   rootctl enable --credentials-management --delegate 222222222201 --dry-run`,
+		Flags: append(awsFlags(),
+			&cli.BoolFlag{Name: "credentials-management", Destination: &in.CredentialsManagement, Usage: "turn on RootCredentialsManagement (audit, delete, recovery)"},
+			&cli.BoolFlag{Name: "root-sessions", Destination: &in.RootSessions, Usage: "turn on RootSessions (S3 and SQS unlock)"},
+			&cli.StringFlag{Name: "delegate", Destination: &in.Delegate, Usage: "register `ACCOUNT_ID` as the IAM delegated administrator"},
+			&cli.BoolFlag{Name: "dry-run", Destination: &in.DryRun, Usage: "show the plan and change nothing"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Destination: &in.Yes, Usage: "do not ask for confirmation"},
+		),
+		Action: func(c *cli.Context) error {
+			in.AWS = awsOptions(c)
+			return EnableCommand(c.Context, in, deps)
+		},
+	}
+}
+
+// EnableCommand runs `rootctl enable`.
+func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
+	if in.Delegate != "" && !rootsession.ValidAccountID(in.Delegate) {
+		return usageErrorf("--delegate %q: want a 12-digit account ID", in.Delegate)
+	}
+	if !in.CredentialsManagement && !in.RootSessions {
+		in.CredentialsManagement, in.RootSessions = true, true
+	}
+	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	setup, err := rootsession.ReadSetup(ctx, env.AWS)
+	if err != nil {
+		return setupError(err)
+	}
+	steps, err := setup.Plan(rootsession.EnableRequest{
+		CredentialsManagement: in.CredentialsManagement, RootSessions: in.RootSessions, Delegate: in.Delegate})
+	if errors.Is(err, rootsession.ErrNotManagement) {
+		return fmt.Errorf("%w (use the management account's credentials: --profile)", err)
+	}
+	if err != nil {
+		return err
+	}
+	out := deps.IO.Out
+	if len(steps) == 0 {
+		fmt.Fprintf(out, "Nothing to change: organization %s already has what was asked for.\n", setup.OrganizationID)
+		return nil
+	}
+	fmt.Fprintf(out, "Plan for organization %s (management account %s):\n", setup.OrganizationID, setup.ManagementAccount)
+	for i, st := range steps {
+		fmt.Fprintf(out, "  %d. %s\n", i+1, st.Description)
+	}
+	if in.DryRun {
+		fmt.Fprintln(out, "Dry run: nothing was changed.")
+		return nil
+	}
+	if err := confirm(deps.IO, in.Yes, "enable"); err != nil {
+		return err
+	}
+	for i, st := range steps {
+		if err := st.Apply(ctx, env.AWS); err != nil {
+			return fmt.Errorf("step %d (%s): %s; steps before it were applied, rerun rootctl enable to finish",
+				i+1, st.Description, rootsession.Describe(err))
+		}
+		fmt.Fprintf(out, "done: %s\n", st.Description)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// SimServeInput holds the options of `rootctl sim serve`.
+type SimServeInput struct {
+	Addr      string
+	Org       string
+	Accounts  int
+	Latency   time.Duration
+	Throttle  float64
+	ErrorRate float64
+	Quotas    bool
+	PageSize  int
+}
+
+func simCommand(deps *Deps) *cli.Command {
+	var in SimServeInput
+	return &cli.Command{
+		Name:  "sim",
+		Usage: "run the simulated AWS organization",
+		Subcommands: []*cli.Command{{
+			Name:  "serve",
+			Usage: "serve the simulated organization on loopback for the AWS CLI or any SDK",
+			Description: `Runs the AWS emulator in the foreground and prints the environment that points
+the AWS CLI or an SDK at it. Every service answers on the one endpoint.
+
+Example:
+   rootctl sim serve --addr 127.0.0.1:4566 &
+   # paste the export lines it prints, then:
+   aws sts get-caller-identity`,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "addr", Value: "127.0.0.1:4566", Destination: &in.Addr, Usage: "listen on `HOST:PORT` (loopback only)"},
+				&cli.StringFlag{Name: "org", Value: "demo", Destination: &in.Org, Usage: "fixture organization: `NAME` (demo, fresh) or a JSON file"},
+				&cli.IntFlag{Name: "accounts", Destination: &in.Accounts, Usage: "serve a synthetic organization of `N` member accounts instead of --org"},
+				&cli.DurationFlag{Name: "latency", Destination: &in.Latency, Usage: "add `DURATION` to every request"},
+				&cli.Float64Flag{Name: "throttle", Destination: &in.Throttle, Usage: "limit every API to `RPS` requests per second"},
+				&cli.Float64Flag{Name: "error-rate", Destination: &in.ErrorRate, Usage: "answer a fraction `P` (0..1) of requests with a 503"},
+				&cli.BoolFlag{Name: "aws-quotas", Destination: &in.Quotas, Usage: "apply AWS's published Organizations and CloudTrail request-rate quotas"},
+				&cli.IntFlag{Name: "page-size", Destination: &in.PageSize, Usage: "cap list pages at `N` items to exercise pagination"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.IsSet("org") && c.IsSet("accounts") {
+					return usageErrorf("--org and --accounts conflict: pass one")
+				}
+				return SimServe(c.Context, in, deps.IO.Out)
+			},
+		}},
+	}
+}
+
+// SimServe runs the emulator until ctx is cancelled.
+func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
+	if in.ErrorRate < 0 || in.ErrorRate > 1 {
+		return usageErrorf("--error-rate %v: want a fraction from 0 to 1", in.ErrorRate)
+	}
+	if in.Throttle < 0 || in.Latency < 0 || in.Accounts < 0 || in.PageSize < 0 {
+		return usageErrorf("--throttle, --latency, --accounts and --page-size must not be negative")
+	}
+	var org *fixtures.Org
+	if in.Accounts > 0 {
+		org = fixtures.Synthetic(in.Accounts)
+	} else {
+		var err error
+		if org, err = fixtures.Load(in.Org); err != nil {
+			return usageErrorf("--org: %v", err)
+		}
+	}
+	opts := fixtures.Options{
+		Latency: in.Latency, ErrorRate: in.ErrorRate, PageSize: in.PageSize,
+		Throttle: fixtures.Limit{Rate: in.Throttle, Burst: max(1, int(in.Throttle))},
+	}
+	if in.Quotas {
+		opts.Limits = fixtures.AWSQuotas()
+	}
+	srv := fixtures.New(org, opts)
+	if err := srv.Start(in.Addr); err != nil {
+		return err
+	}
+	defer srv.Close()
+	mgmt := srv.ManagementCredentials()
+	fmt.Fprintf(out, `# rootctl simulator: organization %s, management account %s, %d accounts
+# Every service answers on one endpoint. Paste these lines into a shell:
+export AWS_ENDPOINT_URL=%s
+export AWS_ACCESS_KEY_ID=%s
+export AWS_SECRET_ACCESS_KEY=%s
+export AWS_REGION=%s
+export AWS_DEFAULT_REGION=%s
+unset AWS_SESSION_TOKEN AWS_PROFILE
+# Then, for example: aws sts get-caller-identity; rootctl audit
+`, org.ID, org.ManagementAccount, len(org.Accounts), srv.URL(), mgmt.AccessKeyID, mgmt.SecretAccessKey, defaultRegion, defaultRegion)
+	for _, d := range org.DelegatedAdmins {
+		c := srv.Credentials(d.AccountID)
+		fmt.Fprintf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+			d.AccountID, d.ServicePrincipal, c.AccessKeyID, c.SecretAccessKey)
+	}
+	fmt.Fprintln(out, "# Serving until interrupted (Ctrl-C).")
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,121 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// StatusInput holds the options of `rootctl status`.
+type StatusInput struct {
+	AWS    AWSOptions
+	Output string
+}
+
+// StatusReport is `rootctl status -o json`.
+type StatusReport struct {
+	*rootsession.Setup
+	CanAssumeRoot bool              `json:"can_assume_root"`
+	Missing       []rootsession.Fix `json:"missing"`
+}
+
+func statusCommand(deps *Deps) *cli.Command {
+	var in StatusInput
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show what centralized root access needs, what is on, and how to fix what is not",
+		Description: `Reads the caller's identity, the organization, trusted access for
+iam.amazonaws.com, the RootCredentialsManagement and RootSessions features and the
+IAM delegated administrators, and prints the command that fixes each missing piece.
+
+Examples:
+   rootctl status --sim
+   rootctl status --profile org-management -o json`,
+		Flags: append(awsFlags(), outputFlag("table", "json")),
+		Action: func(c *cli.Context) error {
+			in.AWS, in.Output = awsOptions(c), c.String("output")
+			return StatusCommand(c.Context, in, deps)
+		},
+	}
+}
+
+// StatusCommand runs `rootctl status`.
+func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
+	if err := checkOutput(in.Output, "table", "json"); err != nil {
+		return err
+	}
+	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	setup, err := rootsession.ReadSetup(ctx, env.AWS)
+	if err != nil {
+		return setupError(err)
+	}
+	report := StatusReport{Setup: setup, CanAssumeRoot: setup.CanAssumeRoot(), Missing: setup.Fixes()}
+	if report.Missing == nil {
+		report.Missing = []rootsession.Fix{}
+	}
+	if in.Output == "json" {
+		return printJSON(deps.IO.Out, report)
+	}
+	return printStatus(deps.IO, report)
+}
+
+func setupError(err error) error {
+	if errors.Is(err, rootsession.ErrNoOrganization) {
+		return fmt.Errorf("%w; centralized root access needs AWS Organizations (run rootctl with the management account's credentials)", err)
+	}
+	return err
+}
+
+func printStatus(io *IOStreams, r StatusReport) error {
+	t := newTable(io.Out, "Setting", "Value")
+	admins := strings.Join(r.DelegatedAdministrators, ", ")
+	if admins == "" {
+		admins = "none"
+	}
+	rows := [][]string{
+		{"Caller", r.CallerARN},
+		{"Caller role", r.CallerRole},
+		{"Organization", r.OrganizationID},
+		{"Management account", r.ManagementAccount},
+		{"Feature set", r.FeatureSet},
+		{"Trusted access (iam.amazonaws.com)", string(r.TrustedAccess)},
+		{"RootCredentialsManagement", string(r.RootCredentialsManagement)},
+		{"RootSessions", string(r.RootSessions)},
+		{"IAM delegated administrators", admins},
+		{"Caller can use AssumeRoot", yesNo(r.CanAssumeRoot)},
+	}
+	for _, row := range rows {
+		t.Append(row)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if len(r.Missing) == 0 {
+		fmt.Fprintln(io.Out, "\nCentralized root access is fully enabled.")
+		return nil
+	}
+	fmt.Fprintln(io.Out, "\nMissing:")
+	for _, f := range r.Missing {
+		fmt.Fprintf(io.Out, "  - %s\n      fix: %s\n", f.Missing, f.Command)
+		if f.AWSCommand != "" {
+			fmt.Fprintf(io.Out, "      or:  %s\n", f.AWSCommand)
+		}
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

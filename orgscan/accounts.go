@@ -1,0 +1,239 @@
+// Package orgscan decides which member accounts a command works on (the
+// organization's listing, filtered by account ID, OU, tag and exclusions)
+// and runs work over them with a bounded number in flight.
+package orgscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+)
+
+// Account is an account of the organization.
+type Account struct {
+	ID    string `json:"account_id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	State string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION
+}
+
+// Target is a selected account: to be worked on, or skipped with a reason.
+type Target struct {
+	Account
+	Skip string // why the account cannot be worked on; empty when it can
+}
+
+// Organization is what DescribeOrganization says of the organization.
+type Organization struct {
+	ID                string `json:"id"`
+	ManagementAccount string `json:"management_account"`
+	FeatureSet        string `json:"feature_set"`
+}
+
+// Selection says which accounts to work on. The zero value selects every
+// account of the organization.
+type Selection struct {
+	Accounts []string          // only these account IDs
+	OU       string            // only accounts under this OU (or root), recursively
+	Tags     map[string]string // only accounts with all these tags
+	Exclude  []string          // never these account IDs
+}
+
+var (
+	accountIDPattern = regexp.MustCompile(`^\d{12}$`)
+	parentIDPattern  = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+)
+
+// Validate checks the shape of every ID before any call is made.
+func (s Selection) Validate() error {
+	for _, id := range append(append([]string(nil), s.Accounts...), s.Exclude...) {
+		if !accountIDPattern.MatchString(id) {
+			return fmt.Errorf("account ID %q: want 12 digits", id)
+		}
+	}
+	if s.OU != "" && !parentIDPattern.MatchString(s.OU) {
+		return fmt.Errorf("OU ID %q: want ou-xxxx-xxxxxxxx (or a root, r-xxxx)", s.OU)
+	}
+	for k := range s.Tags {
+		if k == "" {
+			return errors.New("tag filter with an empty key: want KEY=VALUE")
+		}
+	}
+	return nil
+}
+
+// ErrUnknownOU is returned when the selection's OU does not exist.
+var ErrUnknownOU = errors.New("no such OU or root in this organization")
+
+// Lister lists the organization's accounts.
+type Lister struct {
+	org *organizations.Client
+	// Org is the organization, read once by NewLister.
+	Org Organization
+}
+
+// NewLister describes the organization (to learn its management account)
+// and returns a Lister for it.
+func NewLister(ctx context.Context, cfg aws.Config) (*Lister, error) {
+	c := organizations.NewFromConfig(cfg)
+	out, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeOrganization: %w", err)
+	}
+	o := out.Organization
+	return &Lister{org: c, Org: Organization{
+		ID: aws.ToString(o.Id), ManagementAccount: aws.ToString(o.MasterAccountId), FeatureSet: string(o.FeatureSet),
+	}}, nil
+}
+
+// Each calls fn for every selected account, page by page as the listing
+// arrives, so work can start before the listing ends. Accounts that cannot
+// be targeted (the management account, accounts not ACTIVE, IDs outside
+// the organization) are passed with Skip set.
+func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error) error {
+	excluded := map[string]bool{}
+	for _, id := range sel.Exclude {
+		excluded[id] = true
+	}
+	emit := func(a orgtypes.Account) error {
+		acct := toAccount(a)
+		if excluded[acct.ID] {
+			return nil
+		}
+		if len(sel.Tags) > 0 {
+			ok, err := l.hasTags(ctx, acct.ID, sel.Tags)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+		}
+		return fn(l.classify(acct))
+	}
+	switch {
+	case len(sel.Accounts) > 0:
+		return l.eachID(ctx, sel.Accounts, excluded, emit, fn)
+	case sel.OU != "":
+		return l.eachUnder(ctx, sel.OU, emit)
+	default:
+		p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("ListAccounts: %w", err)
+			}
+			for _, a := range out.Accounts {
+				if err := emit(a); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]bool, emit func(orgtypes.Account) error, fn func(Target) error) error {
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] || excluded[id] {
+			continue
+		}
+		seen[id] = true
+		out, err := l.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
+		var missing *orgtypes.AccountNotFoundException
+		if errors.As(err, &missing) {
+			if err := fn(Target{Account: Account{ID: id}, Skip: "not an account of organization " + l.Org.ID}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("DescribeAccount %s: %w", id, err)
+		}
+		if err := emit(*out.Account); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachUnder walks an OU depth first: its accounts, then its child OUs.
+func (l *Lister) eachUnder(ctx context.Context, parent string, emit func(orgtypes.Account) error) error {
+	accounts := organizations.NewListAccountsForParentPaginator(l.org, &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)})
+	for accounts.HasMorePages() {
+		out, err := accounts.NextPage(ctx)
+		var missing *orgtypes.ParentNotFoundException
+		if errors.As(err, &missing) {
+			return fmt.Errorf("%s: %w", parent, ErrUnknownOU)
+		}
+		if err != nil {
+			return fmt.Errorf("ListAccountsForParent %s: %w", parent, err)
+		}
+		for _, a := range out.Accounts {
+			if err := emit(a); err != nil {
+				return err
+			}
+		}
+	}
+	ous := organizations.NewListOrganizationalUnitsForParentPaginator(l.org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)})
+	for ous.HasMorePages() {
+		out, err := ous.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("ListOrganizationalUnitsForParent %s: %w", parent, err)
+		}
+		for _, ou := range out.OrganizationalUnits {
+			if err := l.eachUnder(ctx, aws.ToString(ou.Id), emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *Lister) hasTags(ctx context.Context, id string, want map[string]string) (bool, error) {
+	have := map[string]string{}
+	p := organizations.NewListTagsForResourcePaginator(l.org, &organizations.ListTagsForResourceInput{ResourceId: aws.String(id)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return false, fmt.Errorf("ListTagsForResource %s: %w", id, err)
+		}
+		for _, t := range out.Tags {
+			have[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// classify decides whether AssumeRoot can target the account.
+func (l *Lister) classify(a Account) Target {
+	t := Target{Account: a}
+	switch {
+	case a.ID == l.Org.ManagementAccount:
+		t.Skip = "management account (AssumeRoot cannot target it)"
+	case a.State != string(orgtypes.AccountStateActive):
+		t.Skip = "account is " + a.State
+	}
+	return t
+}
+
+// toAccount reads State, falling back to the retired Status only for
+// answers from before State existed.
+func toAccount(a orgtypes.Account) Account {
+	state := string(a.State)
+	if state == "" {
+		state = string(a.Status)
+	}
+	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state}
+}

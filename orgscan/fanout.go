@@ -1,0 +1,95 @@
+package orgscan
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultConcurrency is how many accounts are worked on at once unless told
+// otherwise. ListAccounts yields at most 8 pages of 20 accounts a second
+// (its published quota), 160 accounts/s; an audit takes about four round
+// trips per account, so some 40 accounts in flight keep up with the listing
+// at 250 ms per account, and 64 leave headroom without pushing AssumeRoot
+// near the STS request-rate limit of the management account.
+const DefaultConcurrency = 64
+
+// FanOut runs work for every target that list emits, with at most
+// concurrency targets in flight. Work starts as soon as a target is
+// emitted, while the listing goes on. work must record its own outcome;
+// when ctx is cancelled, work is still called for the targets already
+// listed so it can report them as not done. FanOut returns list's error.
+func FanOut(ctx context.Context, concurrency int, list func(emit func(Target) error) error, work func(context.Context, Target)) error {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	targets := make(chan Target, concurrency)
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(targets)
+		return list(func(t Target) error {
+			select {
+			case targets <- t:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	})
+	for range concurrency {
+		g.Go(func() error {
+			for t := range targets {
+				work(ctx, t)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// LimitRate paces every request made with cfg to at most rps per second
+// (retries included), by wrapping its HTTP client. Pacing below AWS's
+// quota keeps throttling, and so retries, near zero.
+func LimitRate(cfg *aws.Config, rps float64) {
+	if rps <= 0 {
+		return
+	}
+	next := cfg.HTTPClient
+	if next == nil {
+		next = http.DefaultClient
+	}
+	cfg.HTTPClient = &pacer{next: next, interval: time.Duration(float64(time.Second) / rps)}
+}
+
+type pacer struct {
+	next     aws.HTTPClient
+	interval time.Duration
+
+	mu     sync.Mutex
+	slotAt time.Time
+}
+
+func (p *pacer) Do(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	now := time.Now()
+	if p.slotAt.Before(now) {
+		p.slotAt = now
+	}
+	wait := p.slotAt.Sub(now)
+	p.slotAt = p.slotAt.Add(p.interval)
+	p.mu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	return p.next.Do(req)
+}

@@ -1,0 +1,151 @@
+package rootsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+)
+
+// MaxDuration is the longest root session AWS issues: the 15-minute window.
+const MaxDuration = 900 * time.Second
+
+var accountIDPattern = regexp.MustCompile(`^\d{12}$`)
+
+// ValidAccountID reports whether id has the shape of an AWS account ID.
+func ValidAccountID(id string) bool { return accountIDPattern.MatchString(id) }
+
+// Session is a root session: one member account, one task, until Expires.
+type Session struct {
+	Account     string
+	Task        Task
+	AccessKeyID string // not secret: it names the session in CloudTrail
+	Expires     time.Time
+	// Config is the base configuration with the session's credentials.
+	Config aws.Config
+}
+
+// Remaining is how much of the window is left at now.
+func (s *Session) Remaining(now time.Time) time.Duration { return s.Expires.Sub(now) }
+
+// Assumer issues root sessions from one base configuration (management
+// account or IAM delegated administrator credentials).
+type Assumer struct {
+	base aws.Config
+	sts  *sts.Client
+}
+
+// NewAssumer returns an Assumer that calls the Regional STS endpoint of
+// base's region, the only kind that accepts AssumeRoot.
+func NewAssumer(base aws.Config) *Assumer {
+	return &Assumer{base: base, sts: sts.NewFromConfig(base)}
+}
+
+// Assume asks for a root session in account for task. A zero duration asks
+// for the full 15 minutes.
+func (a *Assumer) Assume(ctx context.Context, account string, task Task, duration time.Duration) (*Session, error) {
+	if !ValidAccountID(account) {
+		return nil, fmt.Errorf("account ID %q: want 12 digits", account)
+	}
+	if duration < 0 || duration > MaxDuration {
+		return nil, fmt.Errorf("session duration %v: want at most %v (AssumeRoot's limit)", duration, MaxDuration)
+	}
+	in := &sts.AssumeRootInput{
+		TargetPrincipal: aws.String(account),
+		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(task.ARN())},
+	}
+	if duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(duration / time.Second))
+	}
+	out, err := a.sts.AssumeRoot(ctx, in)
+	if err != nil {
+		return nil, &AssumeError{Account: account, Task: task, Err: err}
+	}
+	c := out.Credentials
+	cfg := a.base.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
+		aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
+	return &Session{
+		Account: account, Task: task, AccessKeyID: aws.ToString(c.AccessKeyId),
+		Expires: aws.ToTime(c.Expiration), Config: cfg,
+	}, nil
+}
+
+// AssumeError is a refused or failed AssumeRoot, with the fix when one is
+// known.
+type AssumeError struct {
+	Account string
+	Task    Task
+	Err     error
+}
+
+func (e *AssumeError) Error() string {
+	msg := "AssumeRoot " + e.Task.Name + ": " + describe(e.Err)
+	if h := e.Hint(); h != "" {
+		msg += " (" + h + ")"
+	}
+	return msg
+}
+
+func (e *AssumeError) Unwrap() error { return e.Err }
+
+// Code is the AWS error code, or "" when the call never got an answer.
+func (e *AssumeError) Code() string { return ErrorCode(e.Err) }
+
+// Hint names what fixes the refusal, from AWS's documented answers.
+func (e *AssumeError) Hint() string {
+	msg := errorMessage(e.Err)
+	switch {
+	case strings.Contains(msg, "Root credentials management feature is not enabled"):
+		return "run: rootctl enable --credentials-management"
+	case strings.Contains(msg, "Root sessions feature is not enabled"):
+		return "run: rootctl enable --root-sessions"
+	case strings.Contains(msg, "Service not enabled for AWS Organizations"):
+		return "trusted access for iam.amazonaws.com is off; run: rootctl enable"
+	case ErrorCode(e.Err) == "AccessDenied":
+		return "the caller must be the management account or the IAM delegated administrator, allowed sts:AssumeRoot, and the target an ACTIVE member account; check: rootctl status"
+	case ErrorCode(e.Err) == "InvalidAction":
+		return "AssumeRoot needs a Regional STS endpoint; pass --region"
+	case ErrorCode(e.Err) == "ExpiredToken" || ErrorCode(e.Err) == "ExpiredTokenException":
+		return "the caller's own credentials expired; refresh them (aws sso login, or a new session)"
+	}
+	return ""
+}
+
+// ErrorCode returns the AWS error code of err, or "".
+func ErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func errorMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return ""
+}
+
+// describe renders an SDK error as "Code: message", without the SDK's
+// operation and request-ID wrapping.
+func describe(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
+}
+
+// Describe renders an AWS error as "Code: message" for one-line reports.
+func Describe(err error) string { return describe(err) }

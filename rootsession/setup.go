@@ -1,0 +1,230 @@
+package rootsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// IAMServicePrincipal is the service principal of IAM in Organizations.
+const IAMServicePrincipal = "iam.amazonaws.com"
+
+// State of a prerequisite: on, off, or unknown when the caller may not read it.
+type State string
+
+// States of a prerequisite.
+const (
+	Enabled  State = "enabled"
+	Disabled State = "disabled"
+	Unknown  State = "unknown"
+)
+
+// Caller roles in the organization.
+const (
+	RoleManagement    = "management"
+	RoleDelegateAdmin = "delegated_administrator"
+	RoleMember        = "member"
+)
+
+// Setup is the state of what centralized root access needs.
+type Setup struct {
+	CallerARN                 string   `json:"caller_arn"`
+	CallerAccount             string   `json:"caller_account"`
+	CallerRole                string   `json:"caller_role"`
+	OrganizationID            string   `json:"organization_id"`
+	ManagementAccount         string   `json:"management_account"`
+	FeatureSet                string   `json:"feature_set"`
+	TrustedAccess             State    `json:"trusted_access"`
+	RootCredentialsManagement State    `json:"root_credentials_management"`
+	RootSessions              State    `json:"root_sessions"`
+	DelegatedAdministrators   []string `json:"delegated_administrators"`
+}
+
+// ErrNoOrganization means the caller's account belongs to no organization.
+var ErrNoOrganization = errors.New("the caller's account is not in an AWS organization")
+
+// ReadSetup reads the caller, the organization, trusted access for IAM,
+// the two IAM organization features and IAM's delegated administrators.
+// What the caller may not read is reported Unknown, not as an error.
+func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("GetCallerIdentity: %w", err)
+	}
+	s := &Setup{CallerARN: aws.ToString(id.Arn), CallerAccount: aws.ToString(id.Account),
+		TrustedAccess: Unknown, RootCredentialsManagement: Unknown, RootSessions: Unknown, DelegatedAdministrators: []string{}}
+	orgs := organizations.NewFromConfig(cfg)
+	org, err := orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if ErrorCode(err) == "AWSOrganizationsNotInUseException" {
+		return nil, fmt.Errorf("account %s: %w", s.CallerAccount, ErrNoOrganization)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DescribeOrganization: %w", err)
+	}
+	s.OrganizationID = aws.ToString(org.Organization.Id)
+	s.ManagementAccount = aws.ToString(org.Organization.MasterAccountId)
+	s.FeatureSet = string(org.Organization.FeatureSet)
+	s.CallerRole = RoleMember
+	if s.CallerAccount == s.ManagementAccount {
+		s.CallerRole = RoleManagement
+	}
+
+	admins, err := orgs.ListDelegatedAdministrators(ctx, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
+	switch {
+	case err == nil:
+		for _, a := range admins.DelegatedAdministrators {
+			s.DelegatedAdministrators = append(s.DelegatedAdministrators, aws.ToString(a.Id))
+		}
+		if slices.Contains(s.DelegatedAdministrators, s.CallerAccount) {
+			s.CallerRole = RoleDelegateAdmin
+		}
+	case ErrorCode(err) != "AccessDeniedException":
+		return nil, fmt.Errorf("ListDelegatedAdministrators: %w", err)
+	}
+
+	access, err := orgs.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+	switch {
+	case err == nil:
+		s.TrustedAccess = Disabled
+		for _, p := range access.EnabledServicePrincipals {
+			if aws.ToString(p.ServicePrincipal) == IAMServicePrincipal {
+				s.TrustedAccess = Enabled
+			}
+		}
+	case ErrorCode(err) != "AccessDeniedException":
+		return nil, fmt.Errorf("ListAWSServiceAccessForOrganization: %w", err)
+	}
+
+	features, err := iam.NewFromConfig(cfg).ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{})
+	switch {
+	case err == nil:
+		s.RootCredentialsManagement, s.RootSessions = Disabled, Disabled
+		for _, f := range features.EnabledFeatures {
+			switch string(f) {
+			case FeatureRootCredentialsManagement:
+				s.RootCredentialsManagement = Enabled
+			case FeatureRootSessions:
+				s.RootSessions = Enabled
+			}
+		}
+	case ErrorCode(err) == "ServiceAccessNotEnabledException":
+		// Without trusted access IAM cannot have the features on.
+		s.RootCredentialsManagement, s.RootSessions = Disabled, Disabled
+	case ErrorCode(err) == "AccountNotManagementOrDelegatedAdministratorException" || ErrorCode(err) == "AccessDenied":
+	default:
+		return nil, fmt.Errorf("ListOrganizationsFeatures: %w", err)
+	}
+	return s, nil
+}
+
+// CanAssumeRoot reports whether the caller can use AssumeRoot for at least
+// one task: the right role, trusted access, and one feature on.
+func (s *Setup) CanAssumeRoot() bool {
+	return s.CallerRole != RoleMember && s.TrustedAccess == Enabled &&
+		(s.RootCredentialsManagement == Enabled || s.RootSessions == Enabled)
+}
+
+// Fix is one missing prerequisite and the command that fixes it.
+type Fix struct {
+	Missing    string `json:"missing"`
+	Command    string `json:"command"`
+	AWSCommand string `json:"aws_cli_command,omitempty"`
+}
+
+// Fixes lists what is missing, each with the command that fixes it.
+func (s *Setup) Fixes() []Fix {
+	var fixes []Fix
+	if s.FeatureSet != "ALL" {
+		fixes = append(fixes, Fix{"the organization does not have all features enabled",
+			"aws organizations enable-all-features (then every member account approves)", ""})
+	}
+	if s.CallerRole == RoleMember {
+		fixes = append(fixes, Fix{"the caller is neither the management account nor the IAM delegated administrator",
+			"run rootctl with management-account credentials, or register this account: rootctl enable --delegate " + s.CallerAccount, ""})
+	}
+	if s.TrustedAccess == Disabled {
+		fixes = append(fixes, Fix{"trusted access for iam.amazonaws.com", "rootctl enable",
+			"aws organizations enable-aws-service-access --service-principal iam.amazonaws.com"})
+	}
+	if s.RootCredentialsManagement == Disabled {
+		fixes = append(fixes, Fix{"the RootCredentialsManagement feature", "rootctl enable --credentials-management",
+			"aws iam enable-organizations-root-credentials-management"})
+	}
+	if s.RootSessions == Disabled {
+		fixes = append(fixes, Fix{"the RootSessions feature", "rootctl enable --root-sessions",
+			"aws iam enable-organizations-root-sessions"})
+	}
+	return fixes
+}
+
+// Step is one change of a plan to enable centralized root access.
+type Step struct {
+	Description string
+	apply       func(ctx context.Context, cfg aws.Config) error
+}
+
+// Apply makes the change.
+func (st Step) Apply(ctx context.Context, cfg aws.Config) error { return st.apply(ctx, cfg) }
+
+// EnableRequest says what to turn on.
+type EnableRequest struct {
+	CredentialsManagement bool
+	RootSessions          bool
+	Delegate              string // account ID to register as IAM delegated administrator
+}
+
+// ErrNotManagement means a change needs the management account.
+var ErrNotManagement = errors.New("only the management account can enable centralized root access")
+
+// Plan returns the steps that bring the organization to req, in the order
+// AWS needs them: trusted access first, then the features, then the
+// delegated administrator. An empty plan means nothing is missing.
+func (s *Setup) Plan(req EnableRequest) ([]Step, error) {
+	if s.CallerRole != RoleManagement {
+		return nil, fmt.Errorf("%w: the caller is in account %s (%s), the management account is %s",
+			ErrNotManagement, s.CallerAccount, s.CallerRole, s.ManagementAccount)
+	}
+	if s.FeatureSet != "ALL" {
+		return nil, fmt.Errorf("organization %s has only consolidated billing features; enable all features first (aws organizations enable-all-features)", s.OrganizationID)
+	}
+	if req.Delegate == s.ManagementAccount {
+		return nil, fmt.Errorf("--delegate %s is the management account, which cannot be a delegated administrator", req.Delegate)
+	}
+	var steps []Step
+	if s.TrustedAccess != Enabled {
+		steps = append(steps, Step{"enable trusted access for iam.amazonaws.com (organizations:EnableAWSServiceAccess)",
+			func(ctx context.Context, cfg aws.Config) error {
+				_, err := organizations.NewFromConfig(cfg).EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
+				return err
+			}})
+	}
+	if req.CredentialsManagement && s.RootCredentialsManagement != Enabled {
+		steps = append(steps, Step{"enable RootCredentialsManagement (iam:EnableOrganizationsRootCredentialsManagement)",
+			func(ctx context.Context, cfg aws.Config) error {
+				_, err := iam.NewFromConfig(cfg).EnableOrganizationsRootCredentialsManagement(ctx, &iam.EnableOrganizationsRootCredentialsManagementInput{})
+				return err
+			}})
+	}
+	if req.RootSessions && s.RootSessions != Enabled {
+		steps = append(steps, Step{"enable RootSessions (iam:EnableOrganizationsRootSessions)",
+			func(ctx context.Context, cfg aws.Config) error {
+				_, err := iam.NewFromConfig(cfg).EnableOrganizationsRootSessions(ctx, &iam.EnableOrganizationsRootSessionsInput{})
+				return err
+			}})
+	}
+	if req.Delegate != "" && !slices.Contains(s.DelegatedAdministrators, req.Delegate) {
+		steps = append(steps, Step{"register " + req.Delegate + " as IAM delegated administrator (organizations:RegisterDelegatedAdministrator)",
+			func(ctx context.Context, cfg aws.Config) error {
+				_, err := organizations.NewFromConfig(cfg).RegisterDelegatedAdministrator(ctx, &organizations.RegisterDelegatedAdministratorInput{
+					AccountId: aws.String(req.Delegate), ServicePrincipal: aws.String(IAMServicePrincipal)})
+				return err
+			}})
+	}
+	return steps, nil
+}
