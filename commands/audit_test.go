@@ -1,0 +1,325 @@
+package commands
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// brief renders one account's result as a short, exact string.
+func brief(r AccountResult) string {
+	switch r.Status {
+	case StatusSkipped:
+		return "skipped: " + r.Reason
+	case StatusError:
+		return "error: " + r.ErrorCode
+	case StatusCompliant:
+		return "compliant"
+	}
+	var parts []string
+	f := r.Findings
+	if f.Password != nil {
+		parts = append(parts, "password "+day(f.Password.Created))
+	}
+	for _, k := range f.AccessKeys {
+		use := "never"
+		if k.LastUsed != nil {
+			use = day(*k.LastUsed) + " " + k.LastService + " " + k.LastRegion
+		}
+		parts = append(parts, fmt.Sprintf("key %s %s created %s used %s", k.ID, k.Status, day(k.Created), use))
+	}
+	for _, d := range f.MFADevices {
+		parts = append(parts, fmt.Sprintf("mfa %s %s %s", d.Kind, d.Serial, day(d.Enabled)))
+	}
+	for _, c := range f.SigningCertificates {
+		parts = append(parts, fmt.Sprintf("cert %s %s %s", c.ID, c.Status, day(c.Uploaded)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func parseReport(t *testing.T, out string) AuditReport {
+	t.Helper()
+	var r AuditReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("audit -o json is not JSON: %v\n%s", err, out)
+	}
+	return r
+}
+
+func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{PageSize: 4})
+	code, out, stderr := h.run("audit", "-o", "json")
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want 3; stderr: %s", code, stderr)
+	}
+	r := parseReport(t, out)
+	want := map[string]string{
+		"111111111111": "skipped: management account (AssumeRoot cannot target it)",
+		"222222222201": "compliant",
+		"222222222202": "compliant",
+		"333333333301": "password 2022-01-10",
+		"333333333302": "password 2022-02-01; mfa virtual arn:aws:iam::333333333302:mfa/root-account-mfa-device 2022-02-01",
+		"333333333303": "password 2022-03-01; mfa hardware GAHT12345678 2022-03-01",
+		"333333333304": "key AKIA3DEMO0PRODAPI001 Active created 2023-05-02 used 2026-11-20 s3 eu-west-1; key AKIA3DEMO0PRODAPI002 Inactive created 2022-04-01 used 2023-01-15 ec2 us-east-1",
+		"444444444401": "cert DEMOCERT4444444444010000 Active 2023-02-01",
+		"444444444402": "compliant",
+		"444444444403": "compliant",
+		"444444444404": "skipped: account is SUSPENDED",
+		"444444444405": "password 2020-05-01; key AKIA3DEMO0DEVEVERY01 Active created 2020-05-01 used never; mfa virtual arn:aws:iam::444444444405:mfa/root-account-mfa-device 2020-05-01; cert DEMOCERT4444444444050000 Inactive 2020-05-02",
+		"555555555501": "compliant",
+		"555555555502": "password 2024-02-02; mfa fido arn:aws:iam::555555555502:u2f/root/security-key-7F3A 2024-02-02",
+		"555555555503": "skipped: account is PENDING_CLOSURE",
+	}
+	if len(r.Accounts) != len(want) {
+		t.Fatalf("%d accounts in the report, want %d", len(r.Accounts), len(want))
+	}
+	for i, a := range r.Accounts {
+		if i > 0 && r.Accounts[i-1].ID >= a.ID {
+			t.Errorf("accounts not sorted by ID at %s", a.ID)
+		}
+		if got := brief(a); got != want[a.ID] {
+			t.Errorf("account %s:\n got %s\nwant %s", a.ID, got, want[a.ID])
+		}
+	}
+	wantSummary := AuditSummary{Accounts: 15, Audited: 12, Compliant: 5, WithRootCredentials: 7, Skipped: 3,
+		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 40}
+	if r.Summary != wantSummary {
+		t.Errorf("summary = %+v\nwant      %+v", r.Summary, wantSummary)
+	}
+	if r.Organization.ID != "o-demo7rootctl" || r.Organization.ManagementAccount != "111111111111" || r.GeneratedAt.IsZero() {
+		t.Errorf("organization = %+v, generated_at %v", r.Organization, r.GeneratedAt)
+	}
+}
+
+func TestAuditMakesTheFewestCallsPerAccount(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		account string
+		want    []string
+	}{
+		{"555555555501", []string{"sts:AssumeRoot", "iam:GetAccountSummary"}},
+		{"333333333301", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile"}},
+		{"333333333304", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetAccessKeyLastUsed"}},
+		{"444444444405", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys",
+			"iam:ListMFADevices", "iam:ListSigningCertificates", "iam:GetAccessKeyLastUsed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.account, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, demoOrg(t), fixtures.Options{})
+			h.run("audit", "--accounts", tt.account, "-o", "json")
+			var got []string
+			for _, c := range h.srv.Calls() {
+				if c.Service == "sts" || c.Service == "iam" {
+					if c.Service == "iam" && c.Task != "IAMAuditRootUserCredentials" {
+						t.Errorf("%s made outside an audit session (task %q)", c.Operation, c.Task)
+					}
+					got = append(got, c.Service+":"+c.Operation)
+				}
+			}
+			sort.Strings(got)
+			want := slices.Clone(tt.want)
+			sort.Strings(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("calls = %v\nwant    %v", got, want)
+			}
+		})
+	}
+}
+
+func TestAuditSelection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want []string // account IDs in the report
+	}{
+		{"explicit accounts, the management account skipped", []string{"--accounts", "222222222201,111111111111"}, []string{"111111111111", "222222222201"}},
+		{"an OU, recursively", []string{"--ou", "ou-d3m0-prod0001"}, []string{"333333333301", "333333333302", "333333333303", "333333333304"}},
+		{"a nested OU alone", []string{"--ou", "ou-d3m0-prodeu01"}, []string{"333333333303"}},
+		{"a tag", []string{"--tag", "team=security"}, []string{"222222222201", "222222222202"}},
+		{"two tags must both match", []string{"--tag", "team=web", "--tag", "env=prod"}, []string{"333333333302", "333333333304"}},
+		{"an OU less exclusions", []string{"--ou", "ou-d3m0-sandbox1", "--exclude", "555555555501,555555555503"}, []string{"555555555502"}},
+		{"an ID outside the organization is listed as skipped", []string{"--accounts", "123456789012"}, []string{"123456789012"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, demoOrg(t), fixtures.Options{PageSize: 2})
+			code, out, stderr := h.run(append([]string{"audit", "-o", "json"}, tt.args...)...)
+			if code != ExitOK && code != ExitFindings {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got []string
+			for _, a := range parseReport(t, out).Accounts {
+				got = append(got, a.ID)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("accounts = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAuditBadInputIsAUsageError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a short account ID", []string{"--accounts", "12345"}, `account ID "12345": want 12 digits`},
+		{"letters in an account ID", []string{"--accounts", "12345678901a"}, "want 12 digits"},
+		{"an empty account list", []string{"--accounts", ""}, "--accounts is empty"},
+		{"a malformed exclusion", []string{"--exclude", "abc"}, "want 12 digits"},
+		{"a malformed OU", []string{"--ou", "sales"}, "want ou-xxxx-xxxxxxxx"},
+		{"an OU that does not exist", []string{"--ou", "ou-d3m0-nothere1"}, "no such OU"},
+		{"a tag without a value", []string{"--tag", "team"}, "want KEY=VALUE"},
+		{"accounts and an OU", []string{"--accounts", "222222222201", "--ou", "ou-d3m0-prod0001"}, "conflict"},
+		{"an unknown output", []string{"-o", "yaml"}, `--output "yaml"`},
+		{"zero concurrency", []string{"--concurrency", "0"}, "--concurrency 0"},
+		{"a negative rate", []string{"--rate", "-1"}, "--rate -1"},
+		{"an unknown flag", []string{"--acounts", "222222222201"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, demoOrg(t), fixtures.Options{})
+			code, out, stderr := h.run(append([]string{"audit"}, tt.args...)...)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Fatalf("stderr = %q, want one line containing %q", stderr, tt.want)
+			}
+			if w := writeCalls(h.srv.Calls()); len(w) != 0 || strings.Contains(out, "ROOT") {
+				t.Fatalf("a usage error changed or reported something: %v %q", w, out)
+			}
+		})
+	}
+}
+
+func TestAuditExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		opts   fixtures.Options
+		args   []string
+		want   int
+		stderr string
+	}{
+		{"only compliant accounts", fixtures.Options{}, []string{"--accounts", "222222222201,555555555501"}, ExitOK, ""},
+		{"skipped accounts alone are not findings", fixtures.Options{}, []string{"--accounts", "444444444404"}, ExitOK, ""},
+		{"root credentials found", fixtures.Options{}, []string{"--ou", "ou-d3m0-prod0001"}, ExitFindings, ""},
+		{"root credentials found, --exit-zero", fixtures.Options{}, []string{"--ou", "ou-d3m0-prod0001", "--exit-zero"}, ExitOK, ""},
+		{"one account could not be audited", fixtures.Options{AssumeRootFaults: map[string]string{"222222222202": "AccessDenied"}},
+			[]string{"--ou", "ou-d3m0-security"}, ExitPartial, "1 of 2 accounts could not be audited"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, demoOrg(t), tt.opts)
+			code, _, stderr := h.run(append([]string{"audit", "-o", "json"}, tt.args...)...)
+			if code != tt.want || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d (stderr %q), want %d with %q", code, stderr, tt.want, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestOneAccountsErrorDoesNotLoseTheOthers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{AssumeRootFaults: map[string]string{"333333333302": "AccessDenied"}})
+	code, out, _ := h.run("audit", "-o", "json", "--ou", "ou-d3m0-prod0001")
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want 4", code)
+	}
+	r := parseReport(t, out)
+	got := map[string]string{}
+	for _, a := range r.Accounts {
+		got[a.ID] = a.Status
+	}
+	want := map[string]string{"333333333301": StatusRootCredentials, "333333333302": StatusError, "333333333303": StatusRootCredentials, "333333333304": StatusRootCredentials}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s: %s, want %s", id, got[id], st)
+		}
+	}
+	for _, a := range r.Accounts {
+		if a.ID == "333333333302" && (a.ErrorCode != "AccessDenied" || !strings.Contains(a.Error, "check: rootctl status")) {
+			t.Errorf("error row = %q (%s), want AccessDenied with a hint", a.Error, a.ErrorCode)
+		}
+	}
+}
+
+func TestAuditWithoutTheFeatureNamesTheFix(t *testing.T) {
+	t.Parallel()
+	org := demoOrg(t)
+	org.Features = []string{fixtures.FeatureRootSessions}
+	h := newHarness(t, org, fixtures.Options{})
+	code, out, _ := h.run("audit", "--accounts", "333333333301")
+	if code != ExitPartial || !strings.Contains(out, "run: rootctl enable --credentials-management") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestAuditOutputFormats(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	sel := []string{"--ou", "ou-d3m0-dev00001"} // 5 accounts, one suspended
+
+	_, table, _ := h.run(append([]string{"audit"}, sel...)...)
+	for _, want := range []string{"dev-everything", "ROOT CREDENTIALS", "skipped: account is SUSPENDED",
+		"5 accounts: 2 compliant, 2 with root credentials, 1 skipped, 0 errors"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+
+	_, out, _ := h.run(append([]string{"audit", "-o", "csv"}, sel...)...)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 6 || !slices.Equal(rows[0], auditCSVHeader) {
+		t.Fatalf("csv: %d rows, %v\n%s", len(rows), err, out)
+	}
+	everything := rows[5]
+	if everything[0] != "444444444405" || everything[4] != "root_credentials" || everything[7] != "true" || everything[9] != "1" || everything[14] != "virtual" {
+		t.Errorf("csv row = %v", everything)
+	}
+
+	_, out, stderr := h.run(append([]string{"audit", "-o", "ndjson"}, sel...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("ndjson: %d lines, want 5:\n%s", len(lines), out)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		var r AccountResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.ID == "" || r.Status == "" {
+			t.Fatalf("ndjson line %q: %v", l, err)
+		}
+		seen[r.ID] = true
+	}
+	if len(seen) != 5 || !strings.Contains(stderr, "5 accounts:") {
+		t.Fatalf("ndjson accounts %v, summary on stderr %q", seen, stderr)
+	}
+}
+
+func TestAuditNeverPrintsSecrets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	for _, format := range auditFormats {
+		_, out, stderr := h.run("audit", "-o", format)
+		for _, secret := range []string{h.creds.SecretAccessKey, "SecretAccessKey", "SessionToken", "BEGIN CERTIFICATE"} {
+			if strings.Contains(out+stderr, secret) {
+				t.Errorf("-o %s output contains %q", format, secret)
+			}
+		}
+	}
+}

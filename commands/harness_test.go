@@ -1,0 +1,84 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// harness is one emulator and a command line pointed at it.
+type harness struct {
+	t     *testing.T
+	srv   *fixtures.Server
+	creds fixtures.Credentials
+	stdin string
+	tty   bool
+}
+
+func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
+	t.Helper()
+	srv := fixtures.New(org, opts)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &harness{t: t, srv: srv, creds: srv.ManagementCredentials()}
+}
+
+func demoOrg(t *testing.T) *fixtures.Org {
+	t.Helper()
+	org, err := fixtures.Load("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+// deps returns Deps whose AWS config reaches the harness's emulator with
+// the harness's credentials.
+func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
+	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty}
+	return &Deps{IO: io, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
+		region := opts.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		cfg := aws.Config{
+			Region:       region,
+			Credentials:  credentials.NewStaticCredentialsProvider(h.creds.AccessKeyID, h.creds.SecretAccessKey, ""),
+			BaseEndpoint: aws.String(h.srv.URL()),
+		}
+		if err := finishConfig(&cfg); err != nil {
+			return nil, err
+		}
+		return &Env{IO: io, AWS: cfg, Now: h.srv.Now}, nil
+	}}
+}
+
+// run runs rootctl with args and returns its exit code and output.
+func (h *harness) run(args ...string) (int, string, string) {
+	h.t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), append([]string{"rootctl"}, args...), h.deps(&out, &errOut))
+	return code, out.String(), errOut.String()
+}
+
+// writeCalls counts the calls that change state.
+func writeCalls(calls []fixtures.Call) []string {
+	var out []string
+	for _, c := range calls {
+		op := c.Operation
+		if strings.HasPrefix(op, "Enable") || strings.HasPrefix(op, "Disable") || strings.HasPrefix(op, "Register") ||
+			strings.HasPrefix(op, "Delete") || strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Put") ||
+			strings.HasPrefix(op, "Set") || strings.HasPrefix(op, "Deactivate") {
+			out = append(out, c.Service+":"+op)
+		}
+	}
+	return out
+}
