@@ -63,6 +63,10 @@ func NewApp(deps *Deps) *cli.App {
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				cli.ShowVersion(c)
+				return nil
+			}
 			if c.NArg() > 0 {
 				return usageErrorf("unknown command %q (run: rootctl --help)", c.Args().First())
 			}
@@ -70,16 +74,44 @@ func NewApp(deps *Deps) *cli.App {
 		},
 	}
 	app.OnUsageError = onUsageError
+	// urfave/cli mutates its package-level HelpFlag and VersionFlag on every
+	// parse; each app gets flags of its own so that apps never share state
+	// (the same names, so urfave's help handling still finds them).
+	app.HideHelp, app.HideVersion = true, true
+	app.Flags = append(app.Flags, helpFlag(), &cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"})
+	app.Commands = append(app.Commands, &cli.Command{
+		Name: "help", Usage: "show help for rootctl or a command", ArgsUsage: "[COMMAND]", HideHelp: true,
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				cli.ShowVersion(c)
+				return nil
+			}
+			if c.NArg() > 0 {
+				return cli.ShowCommandHelp(c, c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+	})
 	for _, cmd := range app.Commands {
-		setUsageErrors(cmd)
+		prepare(cmd)
 	}
 	return app
 }
 
-func setUsageErrors(cmd *cli.Command) {
+func helpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}
+}
+
+// prepare gives a command (and its subcommands) rootctl's usage-error
+// handling and a help flag of its own.
+func prepare(cmd *cli.Command) {
 	cmd.OnUsageError = onUsageError
+	if !cmd.HideHelp {
+		cmd.HideHelp = true
+		cmd.Flags = append(cmd.Flags, helpFlag())
+	}
 	for _, sub := range cmd.Subcommands {
-		setUsageErrors(sub)
+		prepare(sub)
 	}
 }
 

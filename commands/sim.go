@@ -97,6 +97,7 @@ export AWS_REGION=%s
 export AWS_DEFAULT_REGION=%s
 unset AWS_SESSION_TOKEN AWS_PROFILE
 # Then, for example: aws sts get-caller-identity; rootctl audit
+# (AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS: pass --endpoint-url to aws sqs commands.)
 `, org.ID, org.ManagementAccount, len(org.Accounts), srv.URL(), mgmt.AccessKeyID, mgmt.SecretAccessKey, defaultRegion, defaultRegion)
 	for _, d := range org.DelegatedAdmins {
 		c := srv.Credentials(d.AccountID)
