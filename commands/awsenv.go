@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,10 +108,7 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 		load = append(load, config.WithBaseEndpoint(opts.EndpointURL))
 	}
 	load = append(load, config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
-		o.TokenProvider = func() (string, error) {
-			fmt.Fprintf(io.ErrOut, "Enter MFA code for %s: ", aws.ToString(o.SerialNumber))
-			return io.ReadLine()
-		}
+		o.TokenProvider = mfaPrompt(io, aws.ToString(o.SerialNumber))
 	}))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
@@ -120,6 +118,19 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 		return nil, err
 	}
 	return &Env{IO: io, AWS: cfg, Now: time.Now}, nil
+}
+
+// mfaPrompt asks for the code of an mfa_serial profile on stderr and reads
+// it from stdin.
+func mfaPrompt(io *IOStreams, serial string) func() (string, error) {
+	return func() (string, error) {
+		fmt.Fprintf(io.ErrOut, "Enter MFA code for %s: ", serial)
+		code, err := io.ReadLine()
+		if err != nil {
+			return "", fmt.Errorf("reading the MFA code from stdin: %w", err)
+		}
+		return strings.TrimSpace(code), nil
+	}
 }
 
 func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
