@@ -55,15 +55,11 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	if !in.CredentialsManagement && !in.RootSessions {
 		in.CredentialsManagement, in.RootSessions = true, true
 	}
-	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
+	env, setup, err := loadSetup(ctx, in.AWS, deps)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	setup, err := rootsession.ReadSetup(ctx, env.AWS)
-	if err != nil {
-		return setupError(err)
-	}
 	steps, err := setup.Plan(rootsession.EnableRequest{
 		CredentialsManagement: in.CredentialsManagement, RootSessions: in.RootSessions, Delegate: in.Delegate})
 	if errors.Is(err, rootsession.ErrNotManagement) {

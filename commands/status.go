@@ -49,15 +49,11 @@ func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
 	if err := checkOutput(in.Output, "table", "json"); err != nil {
 		return err
 	}
-	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
+	env, setup, err := loadSetup(ctx, in.AWS, deps)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	setup, err := rootsession.ReadSetup(ctx, env.AWS)
-	if err != nil {
-		return setupError(err)
-	}
 	report := StatusReport{Setup: setup, CanAssumeRoot: setup.CanAssumeRoot(), Missing: setup.Fixes()}
 	if report.Missing == nil {
 		report.Missing = []rootsession.Fix{}
@@ -68,11 +64,22 @@ func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
 	return printStatus(deps.IO, report)
 }
 
-func setupError(err error) error {
-	if errors.Is(err, rootsession.ErrNoOrganization) {
-		return fmt.Errorf("%w; centralized root access needs AWS Organizations (run rootctl with the management account's credentials)", err)
+// loadSetup loads the AWS configuration and reads the organization's
+// centralized-root-access setup; the caller closes the Env.
+func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *rootsession.Setup, error) {
+	env, err := deps.LoadAWS(ctx, opts, deps.IO)
+	if err != nil {
+		return nil, nil, err
 	}
-	return err
+	setup, err := rootsession.ReadSetup(ctx, env.AWS)
+	if errors.Is(err, rootsession.ErrNoOrganization) {
+		err = fmt.Errorf("%w; centralized root access needs AWS Organizations (run rootctl with the management account's credentials)", err)
+	}
+	if err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	return env, setup, nil
 }
 
 func printStatus(io *IOStreams, r StatusReport) error {
