@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
 )
@@ -321,5 +322,24 @@ func TestAuditNeverPrintsSecrets(t *testing.T) {
 				t.Errorf("-o %s output contains %q", format, secret)
 			}
 		}
+	}
+}
+
+func TestProgressGoesToATerminalStderrOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{Latency: 60 * time.Millisecond})
+	h.errTTY = true
+	_, out, stderr := h.run("audit", "-o", "json", "--ou", "ou-d3m0-prod0001", "--concurrency", "1")
+	parseReport(t, out) // stdout stays pure JSON
+	if !strings.Contains(stderr, "audited ") || !strings.HasSuffix(stderr, "\r\033[K") {
+		t.Fatalf("terminal stderr = %q, want progress lines, cleared at the end", stderr)
+	}
+	h.errTTY = false
+	if _, _, stderr := h.run("audit", "-o", "json", "--ou", "ou-d3m0-prod0001"); stderr != "" {
+		t.Fatalf("stderr off a terminal = %q, want nothing", stderr)
+	}
+	h.errTTY = true
+	if _, _, stderr := h.run("audit", "-o", "json", "--ou", "ou-d3m0-prod0001", "--quiet"); stderr != "" {
+		t.Fatalf("--quiet stderr = %q, want nothing", stderr)
 	}
 }

@@ -14,11 +14,12 @@ import (
 
 // harness is one emulator and a command line pointed at it.
 type harness struct {
-	t     *testing.T
-	srv   *fixtures.Server
-	creds fixtures.Credentials
-	stdin string
-	tty   bool
+	t      *testing.T
+	srv    *fixtures.Server
+	creds  fixtures.Credentials
+	stdin  string
+	tty    bool
+	errTTY bool
 }
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
@@ -43,7 +44,7 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // deps returns Deps whose AWS config reaches the harness's emulator with
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
-	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty}
+	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY}
 	return &Deps{IO: io, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 		region := opts.Region
 		if region == "" {
