@@ -18,7 +18,8 @@ func selectionFlags() []cli.Flag {
 	}
 }
 
-// selection reads and validates the selection flags.
+// selection reads the selection flags and rejects what is empty or
+// conflicting; the command function validates the IDs' shapes.
 func selection(c *cli.Context) (orgscan.Selection, error) {
 	sel := orgscan.Selection{
 		Accounts: trimAll(c.StringSlice("accounts")),
@@ -44,10 +45,7 @@ func selection(c *cli.Context) (orgscan.Selection, error) {
 		}
 		sel.Tags[strings.TrimSpace(k)] = v
 	}
-	if err := sel.Validate(); err != nil {
-		return sel, usageErrorf("%v", err)
-	}
-	return sel, nil
+	return sel, nil // the IDs' shapes are checked by the command itself
 }
 
 func trimAll(in []string) []string {

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/rootctl/rootctl/rootsession"
 )
 
 // Account is an account of the organization.
@@ -45,14 +47,13 @@ type Selection struct {
 }
 
 var (
-	accountIDPattern = regexp.MustCompile(`^\d{12}$`)
-	parentIDPattern  = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+	parentIDPattern = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 )
 
 // Validate checks the shape of every ID before any call is made.
 func (s Selection) Validate() error {
 	for _, id := range append(append([]string(nil), s.Accounts...), s.Exclude...) {
-		if !accountIDPattern.MatchString(id) {
+		if !rootsession.ValidAccountID(id) {
 			return fmt.Errorf("account ID %q: want 12 digits", id)
 		}
 	}

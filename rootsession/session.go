@@ -33,9 +33,6 @@ type Session struct {
 	Config aws.Config
 }
 
-// Remaining is how much of the window is left at now.
-func (s *Session) Remaining(now time.Time) time.Duration { return s.Expires.Sub(now) }
-
 // Assumer issues root sessions from one base configuration (management
 // account or IAM delegated administrator credentials).
 type Assumer struct {
@@ -88,7 +85,7 @@ type AssumeError struct {
 }
 
 func (e *AssumeError) Error() string {
-	msg := "AssumeRoot " + e.Task.Name + ": " + describe(e.Err)
+	msg := "AssumeRoot " + e.Task.Name + ": " + Describe(e.Err)
 	if h := e.Hint(); h != "" {
 		msg += " (" + h + ")"
 	}
@@ -137,15 +134,12 @@ func errorMessage(err error) string {
 	return ""
 }
 
-// describe renders an SDK error as "Code: message", without the SDK's
-// operation and request-ID wrapping.
-func describe(err error) string {
+// Describe renders an AWS error as "Code: message" for one-line reports,
+// without the SDK's operation and request-ID wrapping.
+func Describe(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode() + ": " + ae.ErrorMessage()
 	}
 	return err.Error()
 }
-
-// Describe renders an AWS error as "Code: message" for one-line reports.
-func Describe(err error) string { return describe(err) }
