@@ -60,6 +60,9 @@ func NewApp(deps *Deps) *cli.App {
 			statusCommand(deps),
 			enableCommand(deps),
 			auditCommand(deps),
+			deleteCommand(deps),
+			recoveryCommand(deps),
+			unlockCommand(deps),
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {

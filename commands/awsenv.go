@@ -49,6 +49,9 @@ func (e *Env) Close() {
 type Deps struct {
 	IO      *IOStreams
 	LoadAWS func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error)
+	// StateDir holds the audit log and policy backups; empty means the
+	// default ($XDG_STATE_HOME/rootctl or ~/.local/state/rootctl).
+	StateDir string
 }
 
 const defaultRegion = "us-east-1"

@@ -93,3 +93,18 @@ func (p *pacer) Do(req *http.Request) (*http.Response, error) {
 	}
 	return p.next.Do(req)
 }
+
+// ForEach calls work for each index below n, with at most concurrency
+// calls at once. Like FanOut, it calls work for every index even after ctx
+// is cancelled, so that work can report what it did not do.
+func ForEach(ctx context.Context, concurrency, n int, work func(ctx context.Context, i int)) {
+	var g errgroup.Group
+	g.SetLimit(max(concurrency, 1))
+	for i := range n {
+		g.Go(func() error {
+			work(ctx, i)
+			return nil
+		})
+	}
+	g.Wait()
+}

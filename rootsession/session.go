@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // MaxDuration is the longest root session AWS issues: the 15-minute window.
@@ -29,6 +31,7 @@ type Session struct {
 	Task        Task
 	AccessKeyID string // not secret: it names the session in CloudTrail
 	Expires     time.Time
+	RequestID   string // of the AssumeRoot call, for the audit log
 	// Config is the base configuration with the session's credentials.
 	Config aws.Config
 }
@@ -38,12 +41,18 @@ type Session struct {
 type Assumer struct {
 	base aws.Config
 	sts  *sts.Client
+	// Clock tells the time that session expiries are measured against
+	// (time.Now unless set; the simulator's clock in tests).
+	Clock func() time.Time
+	// OnAssume, when set, is told of every AssumeRoot call and its outcome
+	// (session or error), so each elevation can be recorded.
+	OnAssume func(account string, task Task, s *Session, err error)
 }
 
 // NewAssumer returns an Assumer that calls the Regional STS endpoint of
 // base's region, the only kind that accepts AssumeRoot.
 func NewAssumer(base aws.Config) *Assumer {
-	return &Assumer{base: base, sts: sts.NewFromConfig(base)}
+	return &Assumer{base: base, sts: sts.NewFromConfig(base), Clock: time.Now}
 }
 
 // Assume asks for a root session in account for task. A zero duration asks
@@ -64,16 +73,30 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	}
 	out, err := a.sts.AssumeRoot(ctx, in)
 	if err != nil {
-		return nil, &AssumeError{Account: account, Task: task, Err: err}
+		err = &AssumeError{Account: account, Task: task, Err: err}
+		if a.OnAssume != nil {
+			a.OnAssume(account, task, nil, err)
+		}
+		return nil, err
 	}
 	c := out.Credentials
 	cfg := a.base.Copy()
 	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 		aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
-	return &Session{
+	s := &Session{
 		Account: account, Task: task, AccessKeyID: aws.ToString(c.AccessKeyId),
-		Expires: aws.ToTime(c.Expiration), Config: cfg,
-	}, nil
+		Expires: aws.ToTime(c.Expiration), Config: cfg, RequestID: ResultRequestID(out.ResultMetadata),
+	}
+	if a.OnAssume != nil {
+		a.OnAssume(account, task, s, nil)
+	}
+	return s, nil
+}
+
+// Credentials returns the session's credentials. They are secret: only the
+// credentials and exec commands hand them out, because the user asked.
+func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
+	return s.Config.Credentials.Retrieve(ctx)
 }
 
 // AssumeError is a refused or failed AssumeRoot, with the fix when one is
@@ -113,6 +136,23 @@ func (e *AssumeError) Hint() string {
 		return "AssumeRoot needs a Regional STS endpoint; pass --region"
 	case ErrorCode(e.Err) == "ExpiredToken" || ErrorCode(e.Err) == "ExpiredTokenException":
 		return "the caller's own credentials expired; refresh them (aws sso login, or a new session)"
+	}
+	return ""
+}
+
+// ResultRequestID is the AWS request ID of a successful call's result
+// metadata, or "".
+func ResultRequestID(md middleware.Metadata) string {
+	id, _ := awsmiddleware.GetRequestIDMetadata(md)
+	return id
+}
+
+// RequestID is the AWS request ID of a failed call, or "" when the call
+// never got an answer.
+func RequestID(err error) string {
+	var re interface{ ServiceRequestID() string }
+	if errors.As(err, &re) {
+		return re.ServiceRequestID()
 	}
 	return ""
 }

@@ -1,0 +1,119 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/rootcreds"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// DeleteInput holds the options of `rootctl delete`.
+type DeleteInput struct {
+	jobInput
+	Kinds rootcreds.Kinds
+}
+
+func deleteCommand(deps *Deps) *cli.Command {
+	var in DeleteInput
+	return &cli.Command{
+		Name:  "delete",
+		Usage: "delete root passwords, access keys, signing certificates and MFA devices (IAMDeleteRootUserCredentials)",
+		Description: `For each selected account, with one root session scoped to
+IAMDeleteRootUserCredentials: lists the root user's credentials inside that
+session, shows the plan, asks (or takes --yes), then deletes access keys and
+signing certificates, the password, and MFA devices last, and lists again to
+verify. With no kind flag, all four kinds are deleted. Nothing to delete is
+success. Every action is recorded in the audit log with --reason.
+
+Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
+failure; 2 usage error; 130 interrupted (the report says what was done).
+
+Examples:
+   rootctl delete --sim --accounts 333333333301 --reason "SEC-42 remove root password" --yes
+   rootctl delete --ou ou-ab12-cdef3456 --access-keys --reason "SEC-42" --dry-run
+   ROOTCTL_REASON="SEC-42" rootctl delete --accounts 111122223333 -o json --yes`,
+		Flags: append(append(append(append(awsFlags(), selectionFlags()...), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
+			&cli.BoolFlag{Name: "password", Category: "Credentials", Destination: &in.Kinds.Password, Usage: "delete the root password (login profile)"},
+			&cli.BoolFlag{Name: "access-keys", Category: "Credentials", Destination: &in.Kinds.AccessKeys, Usage: "delete root access keys"},
+			&cli.BoolFlag{Name: "certificates", Category: "Credentials", Destination: &in.Kinds.Certificates, Usage: "delete root signing certificates"},
+			&cli.BoolFlag{Name: "mfa", Category: "Credentials", Destination: &in.Kinds.MFA, Usage: "deactivate root MFA devices"},
+			outputFlag(jobFormats...),
+			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"},
+		),
+		Action: func(c *cli.Context) error {
+			sel, err := selection(c)
+			if err != nil {
+				return err
+			}
+			in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
+			return DeleteCommand(c.Context, in, deps)
+		},
+	}
+}
+
+// deleteActions name the AWS action that deletes each kind.
+var deleteActions = map[string]string{
+	rootcreds.KindAccessKey:          "iam:DeleteAccessKey",
+	rootcreds.KindSigningCertificate: "iam:DeleteSigningCertificate",
+	rootcreds.KindPassword:           "iam:DeleteLoginProfile",
+	rootcreds.KindMFADevice:          "iam:DeactivateMFADevice",
+}
+
+// DeleteCommand runs `rootctl delete`.
+func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
+	kinds := in.Kinds
+	if !kinds.Any() {
+		kinds = rootcreds.AllKinds()
+	}
+	inspect := func(ctx context.Context, job *AccountJob) (*rootcreds.Findings, error) {
+		var f *rootcreds.Findings
+		err := job.lease.Do(ctx, func(cfg aws.Config) error {
+			var err error
+			f, _, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{}) // the delete task has no GetAccountSummary
+			return err
+		})
+		return f, err
+	}
+	return runJobs(ctx, deps, in.jobInput, jobSpec{
+		command: "delete",
+		task:    rootsession.Delete,
+		plan: func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error) {
+			f, err := inspect(ctx, job)
+			if err != nil {
+				return nil, err
+			}
+			return rootcreds.PlanDelete(f, kinds), nil
+		},
+		apply: func(ctx context.Context, job *AccountJob, onAction func(rootcreds.Action)) ([]rootcreds.Item, error) {
+			var items []rootcreds.Item
+			for _, a := range job.Actions {
+				items = append(items, a.Item)
+			}
+			actions := rootcreds.Delete(ctx, job.lease, items, onAction)
+			for _, a := range actions {
+				if a.Outcome == rootcreds.NotDone || a.Outcome == rootcreds.Failed {
+					return nil, nil // no verification of a run that stopped
+				}
+			}
+			f, err := inspect(context.WithoutCancel(ctx), job)
+			if err != nil {
+				return nil, err
+			}
+			return rootcreds.Remaining(f, kinds), nil
+		},
+		describe: func(it rootcreds.Item) string {
+			switch it.Kind {
+			case rootcreds.KindPassword:
+				return "delete the root password"
+			case rootcreds.KindMFADevice:
+				return "deactivate MFA device " + it.ID
+			}
+			return "delete " + it.String()
+		},
+		apiAction: func(it rootcreds.Item) string { return deleteActions[it.Kind] },
+	})
+}

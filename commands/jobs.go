@@ -1,0 +1,368 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/rootcreds"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// Statuses of an account in a delete or recovery report.
+const (
+	JobNothing     = "nothing_to_do"
+	JobPlanned     = "planned"
+	JobDone        = "done"
+	JobFailed      = "failed"      // a change failed, or the re-listing found what should be gone
+	JobError       = "error"       // the account could not be inspected; nothing was changed
+	JobSkipped     = "skipped"     // management account, or not ACTIVE
+	JobInterrupted = "interrupted" // Ctrl-C came before this account was finished
+)
+
+// AccountJob is one account of a delete or recovery run: what was planned
+// and what happened to each item.
+type AccountJob struct {
+	orgscan.Account
+	Status    string             `json:"status"`
+	Reason    string             `json:"reason,omitempty"`
+	Error     string             `json:"error,omitempty"`
+	ErrorCode string             `json:"error_code,omitempty"`
+	Actions   []rootcreds.Action `json:"actions"`
+	// Remaining is what the re-listing after the changes still found.
+	Remaining []rootcreds.Item `json:"remaining,omitempty"`
+
+	lease *rootsession.Lease
+	kinds rootcreds.Kinds
+}
+
+// JobSummary counts a run's accounts by status.
+type JobSummary struct {
+	Accounts    int `json:"accounts"`
+	Planned     int `json:"planned"`
+	Done        int `json:"done"`
+	NothingToDo int `json:"nothing_to_do"`
+	Failed      int `json:"failed"`
+	Errors      int `json:"errors"`
+	Skipped     int `json:"skipped"`
+	Interrupted int `json:"interrupted"`
+	Changes     int `json:"changes"` // items deleted or created
+}
+
+// JobReport is `rootctl delete -o json` and `rootctl recovery -o json`.
+type JobReport struct {
+	Command     string       `json:"command"`
+	GeneratedAt time.Time    `json:"generated_at"`
+	Caller      string       `json:"caller"`
+	Reason      string       `json:"reason"`
+	DryRun      bool         `json:"dry_run"`
+	AuditLog    string       `json:"audit_log"`
+	Accounts    []AccountJob `json:"accounts"`
+	Summary     JobSummary   `json:"summary"`
+}
+
+// jobInput is what delete and recovery share.
+type jobInput struct {
+	AWS         AWSOptions
+	Selection   orgscan.Selection
+	Root        RootOptions
+	Output      string
+	Concurrency int
+	DryRun      bool
+	Yes         bool
+}
+
+// jobSpec is what one multi-account root command does to an account.
+type jobSpec struct {
+	command string // also the word typed to confirm
+	task    rootsession.Task
+	// plan inspects the account in its session and lists the items to change.
+	plan func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error)
+	// apply changes the items, telling onAction of each outcome at once,
+	// and re-lists: what remains is a failure.
+	apply func(ctx context.Context, job *AccountJob, onAction func(rootcreds.Action)) (remaining []rootcreds.Item, err error)
+	// describe says in the plan what will happen to an item; apiAction names
+	// the AWS action for the audit log.
+	describe  func(rootcreds.Item) string
+	apiAction func(rootcreds.Item) string
+}
+
+var jobFormats = []string{"table", "json"}
+
+func (in jobInput) check() error {
+	if err := checkOutput(in.Output, jobFormats...); err != nil {
+		return err
+	}
+	if in.Concurrency < 1 || in.Concurrency > 1000 {
+		return usageErrorf("--concurrency %d: want 1 to 1000", in.Concurrency)
+	}
+	if err := in.Selection.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	return in.Root.check()
+}
+
+// runJobs plans every selected account (one root session each), shows the
+// plan, asks, applies it with the same sessions, and reports per account.
+func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
+	if err := in.check(); err != nil {
+		return err
+	}
+	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	lister, err := orgscan.NewLister(ctx, run.env.AWS)
+	if err != nil {
+		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+	}
+	report := &JobReport{Command: spec.command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
+		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
+
+	var mu sync.Mutex
+	listErr := orgscan.FanOut(ctx, in.Concurrency,
+		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+		func(ctx context.Context, t orgscan.Target) {
+			job := planAccount(ctx, run, spec, t)
+			mu.Lock()
+			report.Accounts = append(report.Accounts, *job)
+			mu.Unlock()
+		})
+	sort.Slice(report.Accounts, func(i, j int) bool { return report.Accounts[i].ID < report.Accounts[j].ID })
+	switch {
+	case ctx.Err() != nil:
+		report.finish()
+		renderJobs(deps.IO, in.Output, report)
+		return &exitError{code: ExitCancelled, err: errors.New("interrupted while planning: nothing was changed")}
+	case errors.Is(listErr, orgscan.ErrUnknownOU):
+		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
+	case listErr != nil:
+		return fmt.Errorf("listing accounts failed, so nothing was changed: %s", rootsession.Describe(listErr))
+	}
+	report.finish()
+
+	planOut := deps.IO.Out
+	if in.Output == "json" {
+		planOut = deps.IO.ErrOut
+	}
+	if report.Summary.Planned == 0 {
+		fmt.Fprintln(deps.IO.ErrOut, "Nothing to change.")
+		renderJobs(deps.IO, in.Output, report)
+		return jobOutcome(ctx, run, report)
+	}
+	printPlan(planOut, spec, report)
+	if in.DryRun {
+		renderJobs(deps.IO, in.Output, report)
+		fmt.Fprintln(deps.IO.ErrOut, "Dry run: nothing was changed.")
+		return jobOutcome(ctx, run, report)
+	}
+	if err := confirm(deps.IO, in.Yes, spec.command); err != nil {
+		return err
+	}
+
+	var planned []*AccountJob
+	for i := range report.Accounts {
+		if report.Accounts[i].Status == JobPlanned {
+			planned = append(planned, &report.Accounts[i])
+		}
+	}
+	orgscan.ForEach(ctx, in.Concurrency, len(planned), func(ctx context.Context, i int) {
+		applyAccount(ctx, run, spec, planned[i])
+	})
+	report.finish()
+	renderJobs(deps.IO, in.Output, report)
+	return jobOutcome(ctx, run, report)
+}
+
+func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Target) *AccountJob {
+	job := &AccountJob{Account: t.Account, Actions: []rootcreds.Action{}}
+	switch {
+	case t.Skip != "":
+		job.Status, job.Reason = JobSkipped, t.Skip
+		return job
+	case ctx.Err() != nil:
+		job.Status, job.Reason = JobInterrupted, "interrupted before this account was inspected; nothing was changed"
+		return job
+	}
+	job.lease = run.assumer.Lease(t.ID, spec.task)
+	items, err := spec.plan(ctx, job)
+	if err != nil {
+		if ctx.Err() != nil {
+			job.Status, job.Reason = JobInterrupted, "interrupted while this account was inspected; nothing was changed"
+			return job
+		}
+		job.Status, job.ErrorCode, job.Error = JobError, rootsession.ErrorCode(err), errorText(err)
+		return job
+	}
+	job.Status = JobNothing
+	for _, it := range items {
+		job.Actions = append(job.Actions, rootcreds.Action{Item: it, Outcome: rootcreds.Planned})
+		job.Status = JobPlanned
+	}
+	return job
+}
+
+func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJob) {
+	if ctx.Err() != nil || run.logFailed() != nil {
+		interruptJob(job)
+		return
+	}
+	var actions []rootcreds.Action
+	remaining, err := spec.apply(ctx, job, func(a rootcreds.Action) {
+		actions = append(actions, a)
+		if a.Outcome == rootcreds.NotDone {
+			return
+		}
+		e := auditlog.Entry{Account: job.ID, Task: spec.task.Name, Action: spec.apiAction(a.Item), Target: a.ID,
+			Outcome: auditlog.Success, RequestID: a.RequestID, Error: a.Error}
+		switch a.Outcome {
+		case rootcreds.Failed:
+			e.Outcome = auditlog.Failed
+		case rootcreds.Gone, rootcreds.Existing:
+			e.Outcome = auditlog.Unchanged
+		}
+		if s, err := job.lease.Session(context.WithoutCancel(ctx)); err == nil {
+			e.SessionKeyID = s.AccessKeyID
+		}
+		run.record(e)
+	})
+	job.Actions, job.Remaining = actions, remaining
+	job.Status = JobDone
+	for _, a := range actions {
+		switch a.Outcome {
+		case rootcreds.Failed:
+			job.Status, job.Error, job.ErrorCode = JobFailed, a.Item.String()+": "+a.Error, a.ErrorCode
+		case rootcreds.NotDone:
+			if job.Status == JobDone {
+				job.Status, job.Reason = JobInterrupted, "interrupted: the items marked not_done were not changed"
+			}
+		}
+	}
+	if job.Status == JobDone && err != nil {
+		job.Status, job.ErrorCode, job.Error = JobFailed, rootsession.ErrorCode(err), "verifying: "+errorText(err)
+	}
+	if job.Status == JobDone && len(remaining) > 0 {
+		job.Status, job.Error = JobFailed, fmt.Sprintf("the re-listing still finds %d of the items", len(remaining))
+	}
+}
+
+func interruptJob(job *AccountJob) {
+	job.Status, job.Reason = JobInterrupted, "interrupted before this account was changed"
+	for i := range job.Actions {
+		job.Actions[i].Outcome = rootcreds.NotDone
+	}
+}
+
+func errorText(err error) string {
+	var ae *rootsession.AssumeError
+	if errors.As(err, &ae) {
+		return ae.Error()
+	}
+	return rootsession.Describe(err)
+}
+
+func (r *JobReport) finish() {
+	r.Summary = JobSummary{}
+	for _, a := range r.Accounts {
+		s := &r.Summary
+		s.Accounts++
+		switch a.Status {
+		case JobPlanned:
+			s.Planned++
+		case JobDone:
+			s.Done++
+		case JobNothing:
+			s.NothingToDo++
+		case JobFailed:
+			s.Failed++
+		case JobError:
+			s.Errors++
+		case JobSkipped:
+			s.Skipped++
+		case JobInterrupted:
+			s.Interrupted++
+		}
+		for _, act := range a.Actions {
+			if act.Outcome == rootcreds.Deleted || act.Outcome == rootcreds.Created {
+				s.Changes++
+			}
+		}
+	}
+}
+
+// jobOutcome maps a finished run to the documented exit codes.
+func jobOutcome(ctx context.Context, run *rootRun, r *JobReport) error {
+	s := r.Summary
+	switch {
+	case ctx.Err() != nil:
+		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %d accounts done, %d not done or only partly (see the report)", s.Done, s.Interrupted)}
+	case run.logFailed() != nil:
+		return fmt.Errorf("the audit log could not be written, so no further change was started: %w", run.logFailed())
+	case s.Failed+s.Errors > 0:
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts failed; see their errors in the report", s.Failed+s.Errors, s.Accounts)}
+	}
+	return nil
+}
+
+func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
+	n := 0
+	fmt.Fprintf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
+	for _, a := range r.Accounts {
+		if a.Status != JobPlanned {
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s\n", a.ID, a.Name)
+		for _, act := range a.Actions {
+			fmt.Fprintf(w, "      %s\n", spec.describe(act.Item))
+			n++
+		}
+	}
+	fmt.Fprintf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
+}
+
+func renderJobs(io *IOStreams, format string, r *JobReport) {
+	if format == "json" {
+		printJSON(io.Out, r)
+		return
+	}
+	t := newTable(io.Out, "Account", "Name", "Status", "Credential", "Outcome")
+	for _, a := range r.Accounts {
+		note := a.Reason
+		if a.Error != "" {
+			note = a.Error
+		}
+		if len(a.Actions) == 0 {
+			t.Append([]string{a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note))})
+			continue
+		}
+		for i, act := range a.Actions {
+			status := a.Status
+			if i > 0 {
+				status = ""
+			}
+			outcome := act.Outcome
+			if act.Error != "" {
+				outcome += ": " + act.Error
+			}
+			t.Append([]string{a.ID, a.Name, status, act.Item.String(), outcome})
+		}
+	}
+	t.Render()
+	s := r.Summary
+	fmt.Fprintf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted\n",
+		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted)
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}

@@ -1,0 +1,158 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// maxReason bounds --reason: a sentence or a ticket reference, not a file.
+const maxReason = 512
+
+// RootOptions are the flags of every command that acts as root.
+type RootOptions struct {
+	Reason   string
+	AuditLog string // "" for the default in the state directory
+}
+
+// rootFlags are --reason and --audit-log.
+func rootFlags(o *RootOptions) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "reason", EnvVars: []string{"ROOTCTL_REASON"}, Destination: &o.Reason, Category: "Record",
+			Usage: "why root access is needed: a sentence or ticket ID, recorded with every action (`TEXT`, required)"},
+		&cli.StringFlag{Name: "audit-log", Destination: &o.AuditLog, Category: "Record",
+			Usage: "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
+	}
+}
+
+// changeFlags are --dry-run and --yes, for commands that change accounts.
+func changeFlags(dryRun, yes *bool) []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "dry-run", Destination: dryRun, Usage: "show the plan and change nothing"},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Destination: yes, Usage: "do not ask for confirmation"},
+	}
+}
+
+// check validates the options before anything is called.
+func (o RootOptions) check() error {
+	r := strings.TrimSpace(o.Reason)
+	switch {
+	case r == "":
+		return usageErrorf("--reason is required: say why root access is needed, e.g. --reason \"INC-1234 unlock bucket\" (or set ROOTCTL_REASON)")
+	case len(r) > maxReason:
+		return usageErrorf("--reason is %d characters: keep it under %d (a sentence or a ticket ID)", len(r), maxReason)
+	case strings.IndexFunc(r, unicode.IsControl) >= 0:
+		return usageErrorf("--reason has control characters or line breaks: pass one line of text")
+	}
+	return nil
+}
+
+// stateDir is rootctl's state directory: $XDG_STATE_HOME/rootctl, else
+// ~/.local/state/rootctl (the XDG Base Directory default).
+func stateDir(deps *Deps) (string, error) {
+	if deps.StateDir != "" {
+		return deps.StateDir, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "rootctl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding rootctl's state directory: %w (set XDG_STATE_HOME, or pass --audit-log and --backup-dir)", err)
+	}
+	return filepath.Join(home, ".local", "state", "rootctl"), nil
+}
+
+// rootRun is one run of a command that acts as root: its AWS environment,
+// the caller, the audit log and the assumer, which records every
+// AssumeRoot in the log.
+type rootRun struct {
+	env     *Env
+	io      *IOStreams
+	log     *auditlog.Log
+	assumer *rootsession.Assumer
+	caller  string
+	state   string
+
+	mu     sync.Mutex
+	logErr error
+}
+
+// startRootRun loads the AWS configuration, reads the caller's identity and
+// opens the audit log. Nothing has been asked of any member account yet.
+func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOptions) (*rootRun, error) {
+	state, err := stateDir(deps)
+	if err != nil && o.AuditLog == "" {
+		return nil, err
+	}
+	env, err := deps.LoadAWS(ctx, awsOpts, deps.IO)
+	if err != nil {
+		return nil, err
+	}
+	id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		env.Close()
+		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", rootsession.Describe(err))
+	}
+	path := o.AuditLog
+	if path == "" {
+		path = auditlog.DefaultPath(state)
+	}
+	log, err := auditlog.Open(path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
+	if err != nil {
+		env.Close()
+		return nil, fmt.Errorf("%w (pass --audit-log FILE)", err)
+	}
+	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn), state: state}
+	r.assumer = rootsession.NewAssumer(env.AWS)
+	r.assumer.Clock = env.Now
+	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) {
+		e := auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN(), Outcome: auditlog.Success}
+		if err != nil {
+			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), rootsession.RequestID(err)
+		} else {
+			e.RequestID, e.SessionKeyID = s.RequestID, s.AccessKeyID
+		}
+		r.record(e)
+	}
+	return r, nil
+}
+
+// record appends e to the audit log. A failure is kept: the run stops
+// starting new changes and ends with an error.
+func (r *rootRun) record(e auditlog.Entry) {
+	if err := r.log.Record(e); err != nil {
+		r.mu.Lock()
+		if r.logErr == nil {
+			r.logErr = err
+		}
+		r.mu.Unlock()
+	}
+}
+
+// logFailed reports the first failure to write the audit log.
+func (r *rootRun) logFailed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logErr
+}
+
+// close closes the log, says where it is, and stops the simulator.
+func (r *rootRun) close() {
+	if r.log.Entries() > 0 {
+		fmt.Fprintf(r.io.ErrOut, "Audit log: %s (%d entries)\n", r.log.Path(), r.log.Entries())
+	}
+	r.log.Close()
+	r.env.Close()
+}

@@ -1,0 +1,359 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/unlock"
+)
+
+// UnlockInput holds the options of `rootctl unlock s3|sqs`.
+type UnlockInput struct {
+	AWS        AWSOptions
+	Root       RootOptions
+	Service    string // s3 or sqs
+	Account    string
+	Name       string // bucket name, or queue name or URL
+	PolicyFile string
+	Delete     bool
+	Restore    string // a backup file to put back
+	Force      bool
+	BackupDir  string
+	Output     string
+	DryRun     bool
+	Yes        bool
+}
+
+// UnlockReport is `rootctl unlock … -o json`.
+type UnlockReport struct {
+	Account      string          `json:"account_id"`
+	Resource     unlock.Resource `json:"resource"`
+	Task         string          `json:"task_policy"`
+	PolicyBefore *string         `json:"policy_before"`
+	Analysis     unlock.Analysis `json:"analysis"`
+	Action       string          `json:"action"` // delete, replace or restore
+	PolicyAfter  *string         `json:"policy_after"`
+	DryRun       bool            `json:"dry_run"`
+	Backup       string          `json:"backup,omitempty"`
+	RequestID    string          `json:"request_id,omitempty"`
+	Verified     bool            `json:"verified"`
+	AuditLog     string          `json:"audit_log"`
+}
+
+func unlockCommand(deps *Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "unlock",
+		Usage: "repair an S3 bucket or SQS queue whose resource policy denies everyone",
+		Description: `Reads the policy with a root session of the owning account (S3UnlockBucketPolicy
+or SQSUnlockQueuePolicy), shows it and names the statements that lock everyone
+out. A policy that is not a lockout is refused unless --force: root sessions are
+for lockouts, not routine edits. Before changing anything the current policy is
+written to a backup file (0600, synced), whose path is printed; --restore FILE
+puts a backup back. The result is read back to verify it.`,
+		Subcommands: []*cli.Command{unlockSubcommand(deps, unlock.S3), unlockSubcommand(deps, unlock.SQS)},
+	}
+}
+
+func unlockSubcommand(deps *Deps, service string) *cli.Command {
+	in := UnlockInput{Service: service}
+	resource, what, example := "bucket", "`BUCKET` name", `   rootctl unlock s3 --sim --account 444444444402 --bucket dev-tools-artifacts --reason "INC-7 deny-all pushed by mistake" --yes
+   rootctl unlock s3 --account 111122223333 --bucket my-bucket --policy-file fixed.json --reason "INC-7" --dry-run
+   rootctl unlock s3 --restore ~/.local/state/rootctl/backups/s3-111122223333-my-bucket-20261123T101500Z.json --reason "INC-7 roll back"`
+	if service == unlock.SQS {
+		resource, what, example = "queue", "queue `NAME` or URL", `   rootctl unlock sqs --sim --account 444444444403 --queue dev-events-orders --reason "INC-8" --yes
+   rootctl unlock sqs --account 111122223333 --queue https://sqs.eu-west-1.amazonaws.com/111122223333/orders --policy-file fixed.json --reason "INC-8"`
+	}
+	return &cli.Command{
+		Name:        service,
+		Usage:       fmt.Sprintf("unlock an %s %s's policy (%s)", strings.ToUpper(service), resource, unlock.Task(service).Name),
+		Description: "Examples:\n" + example,
+		Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
+			&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` that owns the " + resource},
+			&cli.StringFlag{Name: resource, Destination: &in.Name, Usage: "the " + what},
+			&cli.StringFlag{Name: "policy-file", Destination: &in.PolicyFile, Usage: "replace the policy with the one in `FILE` (default: delete the policy, the documented fix)"},
+			&cli.BoolFlag{Name: "delete", Destination: &in.Delete, Usage: "delete the policy (the default)"},
+			&cli.StringFlag{Name: "restore", Destination: &in.Restore, Usage: "put back the policy saved in backup `FILE`"},
+			&cli.BoolFlag{Name: "force", Destination: &in.Force, Usage: "change a policy even though it does not lock everyone out"},
+			&cli.StringFlag{Name: "backup-dir", Destination: &in.BackupDir, Usage: "write the backup in `DIR` (default: backups/ in rootctl's state directory)"},
+			outputFlag(jobFormats...),
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unexpected argument %q (run: rootctl unlock %s --help)", c.Args().First(), service)
+			}
+			in.AWS, in.Output = awsOptions(c), c.String("output")
+			return UnlockCommand(c.Context, in, deps)
+		},
+	}
+}
+
+var (
+	bucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	queueNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+)
+
+// maxPolicyFile bounds --policy-file: S3 bucket policies may be 20 KB.
+const maxPolicyFile = 20 << 10
+
+// unlockPlan is what the command will do, decided before any session.
+type unlockPlan struct {
+	action string  // delete, replace, restore
+	next   *string // the policy to write; nil deletes
+}
+
+// check validates every input and reads the files, before any call.
+func (in *UnlockInput) check() (unlockPlan, error) {
+	flag := "--bucket"
+	if in.Service == unlock.SQS {
+		flag = "--queue"
+	}
+	if err := checkOutput(in.Output, jobFormats...); err != nil {
+		return unlockPlan{}, err
+	}
+	if err := in.Root.check(); err != nil {
+		return unlockPlan{}, err
+	}
+	n := 0
+	for _, set := range []bool{in.PolicyFile != "", in.Delete, in.Restore != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return unlockPlan{}, usageErrorf("--policy-file, --delete and --restore conflict: pass one")
+	}
+	if in.Restore != "" {
+		b, err := unlock.ReadBackup(in.Restore)
+		if err != nil {
+			return unlockPlan{}, usageErrorf("--restore: %v", err)
+		}
+		if b.Service != in.Service {
+			return unlockPlan{}, usageErrorf("--restore: %s is a backup of an %s policy (run: rootctl unlock %s --restore …)", in.Restore, b.Service, b.Service)
+		}
+		if (in.Account != "" && in.Account != b.Account) || (in.Name != "" && in.Name != b.Name && in.Name != b.URL) {
+			return unlockPlan{}, usageErrorf("--restore: the backup is of %s in account %s, not what --account and %s name", b.Resource, b.Account, flag)
+		}
+		in.Account, in.Name = b.Account, b.Name
+		if b.Service == unlock.SQS {
+			in.Name = b.URL
+		}
+		if in.AWS.Region == "" && b.Region != "" {
+			in.AWS.Region = b.Region
+		}
+		return unlockPlan{action: "restore", next: b.Policy}, nil
+	}
+	switch {
+	case in.Account == "":
+		return unlockPlan{}, usageErrorf("--account is required: the 12-digit ID of the account that owns the %s", in.Service)
+	case !rootsession.ValidAccountID(in.Account):
+		return unlockPlan{}, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
+	case in.Name == "":
+		return unlockPlan{}, usageErrorf("%s is required", flag)
+	}
+	if in.Service == unlock.S3 && !bucketNamePattern.MatchString(in.Name) {
+		return unlockPlan{}, usageErrorf("--bucket %q: want an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)", in.Name)
+	}
+	if in.Service == unlock.SQS {
+		if strings.Contains(in.Name, "://") {
+			r, err := unlock.QueueFromURL(in.Name)
+			if err != nil {
+				return unlockPlan{}, usageErrorf("--queue: %v", err)
+			}
+			if r.Account != in.Account {
+				return unlockPlan{}, usageErrorf("--queue URL is in account %s, not --account %s", r.Account, in.Account)
+			}
+		} else if !queueNamePattern.MatchString(in.Name) {
+			return unlockPlan{}, usageErrorf("--queue %q: want a queue name (up to 80 letters, digits, - and _, or .fifo) or its URL", in.Name)
+		}
+	}
+	if in.PolicyFile == "" {
+		return unlockPlan{action: "delete"}, nil
+	}
+	policy, err := readPolicyFile(in.PolicyFile)
+	if err != nil {
+		return unlockPlan{}, err
+	}
+	return unlockPlan{action: "replace", next: &policy}, nil
+}
+
+func readPolicyFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usageErrorf("--policy-file: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPolicyFile+1))
+	if err != nil {
+		return "", usageErrorf("--policy-file: %v", err)
+	}
+	if len(data) > maxPolicyFile {
+		return "", usageErrorf("--policy-file %s is over %d KB, the bucket policy limit", path, maxPolicyFile>>10)
+	}
+	if err := unlock.Validate(string(data)); err != nil {
+		return "", usageErrorf("--policy-file %s: %v", path, err)
+	}
+	return string(data), nil
+}
+
+// UnlockCommand runs `rootctl unlock s3|sqs`.
+func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
+	plan, err := in.check()
+	if err != nil {
+		return err
+	}
+	task := unlock.Task(in.Service)
+	if plan.action == "replace" && !in.Force {
+		if a, _ := unlock.Analyze(in.Service, "", *plan.next); a.Lockout() {
+			return usageErrorf("--policy-file %s would lock everyone out too (%s); fix it, or pass --force", in.PolicyFile, a.Locks[0])
+		}
+	}
+	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	backupDir := in.BackupDir
+	if backupDir == "" {
+		backupDir = filepath.Join(run.state, "backups")
+	}
+	lease := run.assumer.Lease(in.Account, task)
+	st, err := unlock.Inspect(ctx, lease, in.Service, in.Account, in.Name)
+	if errors.Is(err, unlock.ErrNotFound) {
+		return usageErrorf("%v (check --account and the name; list buckets with: rootctl locks --accounts %s)", err, in.Account)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the policy: %s", errorText(err))
+	}
+	report := &UnlockReport{Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
+		Analysis: st.Analysis, Action: plan.action, PolicyAfter: plan.next, DryRun: in.DryRun, AuditLog: run.log.Path()}
+
+	w := deps.IO.Out
+	if in.Output == "json" {
+		w = deps.IO.ErrOut
+	}
+	showPolicy(w, st)
+	switch {
+	case plan.action == "restore":
+		if a, _ := unlock.Analyze(in.Service, st.Resource.ARN(), deref(plan.next)); a.Lockout() {
+			fmt.Fprintf(w, "Warning: the policy being restored locks everyone out: %s\n", a.Locks[0])
+		}
+	case st.Policy == nil && plan.action == "delete":
+		return fmt.Errorf("%s in account %s has no policy, so nothing is locked; nothing was changed", st.Resource, in.Account)
+	case !st.Analysis.Lockout() && !in.Force:
+		return fmt.Errorf("%s's policy does not lock everyone out: root sessions are for lockouts, not routine edits; change it with your usual role, or pass --force; nothing was changed", st.Resource)
+	}
+	fmt.Fprintf(w, "Plan (task policy %s, account %s):\n", task.Name, in.Account)
+	switch plan.action {
+	case "delete":
+		fmt.Fprintf(w, "  delete the policy of %s\n", st.Resource)
+	case "replace":
+		fmt.Fprintf(w, "  replace the policy of %s with %s\n", st.Resource, in.PolicyFile)
+	case "restore":
+		fmt.Fprintf(w, "  restore the policy of %s from %s\n", st.Resource, in.Restore)
+	}
+	fmt.Fprintf(w, "  back up the current policy to %s first\n", backupDir)
+	if in.DryRun {
+		fmt.Fprintln(deps.IO.ErrOut, "Dry run: nothing was changed.")
+		return renderUnlock(deps.IO, in.Output, report)
+	}
+	if err := confirm(deps.IO, in.Yes, "unlock"); err != nil {
+		return err
+	}
+	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now())
+	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
+	if res.Backup != "" {
+		fmt.Fprintf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
+		e := auditlog.Entry{Account: in.Account, Task: task.Name, Action: setPolicyAction(in.Service, plan.next), Target: st.Resource.ARN(),
+			Outcome: auditlog.Success, RequestID: res.RequestID, Backup: res.Backup}
+		if applyErr != nil {
+			e.Outcome, e.Error = auditlog.Failed, errorText(applyErr)
+			if e.RequestID == "" {
+				e.RequestID = rootsession.RequestID(applyErr)
+			}
+		}
+		if s, err := lease.Session(context.WithoutCancel(ctx)); err == nil {
+			e.SessionKeyID = s.AccessKeyID
+		}
+		run.record(e)
+	}
+	if applyErr != nil {
+		if errors.Is(applyErr, unlock.ErrChanged) {
+			return applyErr
+		}
+		return fmt.Errorf("unlocking %s: %s", st.Resource, errorText(applyErr))
+	}
+	if err := renderUnlock(deps.IO, in.Output, report); err != nil {
+		return err
+	}
+	if err := run.logFailed(); err != nil {
+		return fmt.Errorf("the change was made but the audit log could not be written: %w", err)
+	}
+	return nil
+}
+
+func setPolicyAction(service string, next *string) string {
+	switch {
+	case service == unlock.SQS:
+		return "sqs:SetQueueAttributes"
+	case next == nil:
+		return "s3:DeleteBucketPolicy"
+	}
+	return "s3:PutBucketPolicy"
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// showPolicy prints the policy as found, indented, and its analysis.
+func showPolicy(w io.Writer, st *unlock.State) {
+	if st.Policy == nil {
+		fmt.Fprintf(w, "%s in account %s has no policy.\n", st.Resource, st.Resource.Account)
+		return
+	}
+	fmt.Fprintf(w, "Current policy of %s in account %s:\n", st.Resource, st.Resource.Account)
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(*st.Policy), "  ", "  ") != nil {
+		buf.Reset()
+		buf.WriteString(*st.Policy)
+	}
+	fmt.Fprintf(w, "  %s\n", buf.String())
+	if !st.Analysis.Lockout() {
+		fmt.Fprintln(w, "Analysis: no statement locks everyone out.")
+		return
+	}
+	fmt.Fprintln(w, "Analysis: this policy locks everyone out:")
+	for _, l := range st.Analysis.Locks {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+}
+
+func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
+	if format == "json" {
+		return printJSON(io.Out, r)
+	}
+	if r.DryRun {
+		return nil
+	}
+	verified := "no"
+	if r.Verified {
+		verified = "yes (read back)"
+	}
+	fmt.Fprintf(io.Out, "Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
+	return nil
+}

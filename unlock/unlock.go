@@ -1,0 +1,117 @@
+package unlock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// State is a resource and its policy as found.
+type State struct {
+	Resource Resource
+	Policy   *string // nil: no policy
+	Analysis Analysis
+}
+
+// Inspect locates the bucket or queue and reads and analyses its policy
+// with the lease's session.
+func Inspect(ctx context.Context, lease *rootsession.Lease, service, account, name string) (*State, error) {
+	var st State
+	err := lease.Do(ctx, func(cfg aws.Config) error {
+		r, err := Locate(ctx, cfg, service, account, name)
+		if err != nil {
+			return err
+		}
+		st.Resource = r
+		st.Policy, err = Policy(ctx, cfg, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st.Policy != nil {
+		// A policy AWS holds that we cannot parse is analysed as no lockout
+		// found; the caller shows it and needs --force.
+		st.Analysis, _ = Analyze(service, st.Resource.ARN(), *st.Policy)
+	}
+	return &st, nil
+}
+
+// Result is what Apply did.
+type Result struct {
+	Backup    string  `json:"backup"` // path of the backup file
+	RequestID string  `json:"request_id,omitempty"`
+	After     *string `json:"-"` // the policy read back
+	Verified  bool    `json:"verified"`
+}
+
+// ErrChanged is returned when the policy changed between Inspect and Apply.
+var ErrChanged = errors.New("the policy changed since it was shown")
+
+// Apply replaces st's policy with next (nil: deletes it). In order: it
+// reads the policy again and stops if it is no longer the one shown; writes
+// the backup and syncs it; makes the change; and reads the policy back to
+// verify it. The backup is written even when the change then fails, and
+// its path is in the result whenever it exists. A call once sent is let
+// finish even if ctx is cancelled.
+func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *string, backupDir, reason string, now time.Time) (Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	var res Result
+	err := lease.Do(ctx, func(cfg aws.Config) error {
+		cur, err := Policy(ctx, cfg, st.Resource)
+		if err != nil {
+			return err
+		}
+		if !samePolicy(cur, st.Policy) {
+			return fmt.Errorf("%s: %w; nothing was changed (run the command again to see the new one)", st.Resource, ErrChanged)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Backup, err = WriteBackup(backupDir, Backup{Resource: st.Resource, Policy: st.Policy, TakenAt: now, Reason: reason})
+	if err != nil {
+		return res, fmt.Errorf("%w; nothing was changed", err)
+	}
+	err = lease.Do(ctx, func(cfg aws.Config) error {
+		var err error
+		res.RequestID, err = SetPolicy(ctx, cfg, st.Resource, next)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	err = lease.Do(ctx, func(cfg aws.Config) error {
+		var err error
+		res.After, err = Policy(ctx, cfg, st.Resource)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("the change was made but reading it back failed: %w", err)
+	}
+	res.Verified = samePolicy(res.After, next)
+	if !res.Verified {
+		return res, fmt.Errorf("the change was made but the policy read back differs from the one sent")
+	}
+	return res, nil
+}
+
+// samePolicy compares two policies as JSON documents (AWS may reformat).
+func samePolicy(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	var x, y any
+	if json.Unmarshal([]byte(*a), &x) != nil || json.Unmarshal([]byte(*b), &y) != nil {
+		return *a == *b
+	}
+	return reflect.DeepEqual(x, y)
+}
