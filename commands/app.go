@@ -63,6 +63,9 @@ func NewApp(deps *Deps) *cli.App {
 			deleteCommand(deps),
 			recoveryCommand(deps),
 			unlockCommand(deps),
+			locksCommand(deps),
+			credentialsCommand(deps),
+			execCommand(deps),
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {

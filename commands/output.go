@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,10 +20,7 @@ func outputFlag(formats ...string) *cli.StringFlag {
 
 // checkOutput rejects a format the command does not support.
 func checkOutput(format string, formats ...string) error {
-	if !slices.Contains(formats, format) {
-		return usageErrorf("--output %q: want one of %s", format, strings.Join(formats, ", "))
-	}
-	return nil
+	return checkOption("--output", format, formats...)
 }
 
 func printJSON(w io.Writer, v any) error {

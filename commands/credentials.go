@@ -1,0 +1,202 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// SessionInput holds the options of `rootctl credentials` and `rootctl exec`.
+type SessionInput struct {
+	AWS      AWSOptions
+	Root     RootOptions
+	Account  string
+	Task     string
+	Duration string // seconds, or a Go duration such as 10m
+	Format   string // credentials only
+}
+
+func sessionFlags(in *SessionInput) []cli.Flag {
+	return append(append(awsFlags(), rootFlags(&in.Root)...),
+		&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` to act in as root"},
+		&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "the task policy: `TASK` is audit, create-password, delete, s3-unlock, sqs-unlock, a policy name or its ARN"},
+		&cli.StringFlag{Name: "duration", Value: "900", Destination: &in.Duration, Usage: "session length in `SECONDS` (or 10m), at most 900"},
+	)
+}
+
+// check validates the inputs and returns the task and duration.
+func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
+	if err := in.Root.check(); err != nil {
+		return rootsession.Task{}, 0, err
+	}
+	switch {
+	case in.Account == "":
+		return rootsession.Task{}, 0, usageErrorf("--account is required: the 12-digit ID of a member account")
+	case !rootsession.ValidAccountID(in.Account):
+		return rootsession.Task{}, 0, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
+	case in.Task == "":
+		return rootsession.Task{}, 0, usageErrorf("--task is required: one of audit, create-password, delete, s3-unlock, sqs-unlock")
+	}
+	task, err := rootsession.ParseTask(in.Task)
+	if err != nil {
+		return rootsession.Task{}, 0, usageErrorf("--task: %v", err)
+	}
+	d, err := parseDuration(in.Duration)
+	if err != nil {
+		return rootsession.Task{}, 0, err
+	}
+	return task, d, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.Atoi(s); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < time.Second || d > rootsession.MaxDuration || d%time.Second != 0 {
+		return 0, usageErrorf("--duration %q: want whole seconds from 1 to 900 (AssumeRoot's limit), e.g. 900 or 10m", s)
+	}
+	return d, nil
+}
+
+// assumeFor runs the common part of credentials and exec: it opens the
+// run and assumes the session, recording action in the audit log.
+func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, error) {
+	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := run.assumer.Assume(ctx, in.Account, task, d)
+	if err != nil {
+		run.close()
+		return nil, nil, fmt.Errorf("%v", err)
+	}
+	return run, sess, nil
+}
+
+var credentialFormats = []string{"env", "json", "process"}
+
+func credentialsCommand(deps *Deps) *cli.Command {
+	var in SessionInput
+	return &cli.Command{
+		Name:  "credentials",
+		Usage: "print a root session's credentials (for eval, JSON, or an AWS CLI credential_process)",
+		Description: `Assumes a root session in one member account, scoped to one task policy,
+and prints its credentials. They are secret and valid for up to 15 minutes;
+the session is recorded in the audit log (without the secret).
+
+Formats: env (export lines for eval), json, process (credential_process
+Version 1, for an AWS CLI profile).
+
+Examples:
+   eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
+   rootctl credentials --account 111122223333 --task audit --duration 300 --format json --reason SEC-1
+   # ~/.aws/config
+   [profile root-unlock]
+   credential_process = rootctl credentials --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,
+		Flags: append(sessionFlags(&in),
+			&cli.StringFlag{Name: "format", Value: "env", Destination: &in.Format, Usage: "`FORMAT`: env, json or process"}),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unexpected argument %q (run: rootctl credentials --help)", c.Args().First())
+			}
+			in.AWS = awsOptions(c)
+			return CredentialsCommand(c.Context, in, deps)
+		},
+	}
+}
+
+// processCredentials is the credential_process output, Version 1.
+type processCredentials struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+}
+
+// sessionCredentials is `--format json`.
+type sessionCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+	Account         string `json:"Account"`
+	TaskPolicyArn   string `json:"TaskPolicyArn"`
+	Region          string `json:"Region"`
+}
+
+// CredentialsCommand runs `rootctl credentials`.
+func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error {
+	if err := checkOption("--format", in.Format, credentialFormats...); err != nil {
+		return err
+	}
+	task, d, err := in.check()
+	if err != nil {
+		return err
+	}
+	run, sess, err := assumeFor(ctx, deps, in, task, d)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	creds, err := sess.Credentials(ctx)
+	if err != nil {
+		return err
+	}
+	run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
+		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID})
+	exp := sess.Expires.UTC().Format(time.RFC3339)
+	out := deps.IO.Out
+	switch in.Format {
+	case "json":
+		return printJSON(out, sessionCredentials{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp,
+			in.Account, task.ARN(), run.env.AWS.Region})
+	case "process":
+		return json.NewEncoder(out).Encode(processCredentials{1, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp})
+	}
+	for _, kv := range sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken) {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(out, "export %s=%s\n", k, shellQuote(v))
+	}
+	return nil
+}
+
+// sessionEnv is the environment that hands a session to a program.
+func sessionEnv(run *rootRun, sess *rootsession.Session, id, secret, token string) []string {
+	env := []string{
+		"AWS_ACCESS_KEY_ID=" + id,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_SESSION_TOKEN=" + token,
+		"AWS_REGION=" + run.env.AWS.Region,
+		"AWS_DEFAULT_REGION=" + run.env.AWS.Region,
+		"AWS_CREDENTIAL_EXPIRATION=" + sess.Expires.UTC().Format(time.RFC3339),
+	}
+	if run.env.AWS.BaseEndpoint != nil {
+		env = append(env, "AWS_ENDPOINT_URL="+*run.env.AWS.BaseEndpoint)
+	}
+	return env
+}
+
+// shellQuote quotes s for POSIX shells.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkOption rejects a value not among the allowed ones.
+func checkOption(flag, v string, allowed ...string) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return usageErrorf("%s %q: want one of %s", flag, v, strings.Join(allowed, ", "))
+}
