@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -65,16 +67,40 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 	}
 
 	cmd := exec.Command(path, argv[1:]...) // not CommandContext: Ctrl-C reaches the child from the terminal; it decides
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = deps.IO.In, deps.IO.Out, deps.IO.ErrOut
+	// The child's stderr and our warning share one stream: a file is shared
+	// by the kernel, anything else needs a lock.
+	var stderr io.Writer = deps.IO.ErrOut
+	if _, ok := stderr.(*os.File); !ok {
+		stderr = &lockedWriter{w: stderr}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = deps.IO.In, deps.IO.Out, stderr
 	cmd.Env = append(withoutAWSCredentials(os.Environ()), sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)...)
 
 	left := sess.Expires.Sub(run.env.Now())
-	warn := time.AfterFunc(max(left-lastMinute, 0), func() {
-		fmt.Fprintf(deps.IO.ErrOut, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
+	warn := func() {
+		fmt.Fprintf(stderr, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
 			in.Account, sess.Expires.UTC().Format(time.TimeOnly))
-	})
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if left <= lastMinute {
+		warn()
+	} else {
+		wg.Add(1)
+		go func() { // the warning, unless the command ends first
+			defer wg.Done()
+			timer := time.NewTimer(left - lastMinute)
+			defer timer.Stop()
+			select {
+			case <-timer.C:
+				warn()
+			case <-stop:
+			}
+		}()
+	}
 	runErr := cmd.Run()
-	warn.Stop()
+	close(stop)
+	wg.Wait()
 
 	entry := auditlog.Entry{Account: in.Account, Task: task.Name, Action: "exec", Target: filepath.Base(path),
 		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}
@@ -111,4 +137,15 @@ func withoutAWSCredentials(env []string) []string {
 		}
 	}
 	return out
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

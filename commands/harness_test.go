@@ -20,6 +20,7 @@ type harness struct {
 	stdin  string
 	tty    bool
 	errTTY bool
+	state  string // rootctl's state directory: audit log and backups
 }
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
@@ -29,7 +30,7 @@ func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &harness{t: t, srv: srv, creds: srv.ManagementCredentials()}
+	return &harness{t: t, srv: srv, creds: srv.ManagementCredentials(), state: t.TempDir()}
 }
 
 func demoOrg(t *testing.T) *fixtures.Org {
@@ -45,7 +46,7 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
 	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY}
-	return &Deps{IO: io, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
+	return &Deps{IO: io, StateDir: h.state, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 		region := opts.Region
 		if region == "" {
 			region = "us-east-1"
@@ -65,8 +66,14 @@ func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
 // run runs rootctl with args and returns its exit code and output.
 func (h *harness) run(args ...string) (int, string, string) {
 	h.t.Helper()
+	return h.runCtx(context.Background(), args...)
+}
+
+// runCtx is run with a context the test may cancel (Ctrl-C).
+func (h *harness) runCtx(ctx context.Context, args ...string) (int, string, string) {
+	h.t.Helper()
 	var out, errOut bytes.Buffer
-	code := Run(context.Background(), append([]string{"rootctl"}, args...), h.deps(&out, &errOut))
+	code := Run(ctx, append([]string{"rootctl"}, args...), h.deps(&out, &errOut))
 	return code, out.String(), errOut.String()
 }
 

@@ -220,7 +220,11 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		if a.Outcome == rootcreds.NotDone {
 			return
 		}
-		e := auditlog.Entry{Account: job.ID, Task: spec.task.Name, Action: spec.apiAction(a.Item), Target: a.ID,
+		target := a.ID
+		if target == "" {
+			target = a.Kind
+		}
+		e := auditlog.Entry{Account: job.ID, Task: spec.task.Name, Action: spec.apiAction(a.Item), Target: target,
 			Outcome: auditlog.Success, RequestID: a.RequestID, Error: a.Error}
 		switch a.Outcome {
 		case rootcreds.Failed:

@@ -1,0 +1,112 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+func TestCredentialsFormats(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	code, out, stderr := h.run("credentials", "--account", "444444444402", "--task", "s3-unlock", "--format", "process", "--reason", "INC-7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var p processCredentials
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.Version != 1 || !strings.HasPrefix(p.AccessKeyID, "ASIA") || p.SecretAccessKey == "" || p.SessionToken == "" || p.Expiration == "" {
+		t.Fatalf("credential_process output %q: %v", out, err)
+	}
+	// The credentials work, for the task they were issued for.
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(h.srv.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, p.SessionToken)}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.GetBucketPolicy(context.Background(), &s3.GetBucketPolicyInput{Bucket: aws.String("dev-tools-artifacts")}); err != nil {
+		t.Fatalf("using the session: %v", err)
+	}
+	// The audit log names the session, never its secret.
+	entries := auditEntries(t, h)
+	raw, _ := json.Marshal(entries)
+	if strings.Contains(string(raw), p.SecretAccessKey) || strings.Contains(string(raw), p.SessionToken) {
+		t.Fatal("a secret reached the audit log")
+	}
+	if len(entries) != 2 || entries[0].Action != "AssumeRoot" || entries[0].SessionKeyID != p.AccessKeyID || entries[1].Action != "credentials" {
+		t.Fatalf("entries %+v", entries)
+	}
+
+	code, out, _ = h.run("credentials", "--account", "444444444402", "--task", "S3UnlockBucketPolicy", "--reason", "INC-7")
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_CREDENTIAL_EXPIRATION"} {
+		if code != 0 || !strings.Contains(out, "export "+v+"='") {
+			t.Fatalf("env format lacks %s: %s", v, out)
+		}
+	}
+	code, out, _ = h.run("credentials", "--account", "444444444402", "--task", "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials", "--format", "json", "--duration", "5m", "--reason", "INC-7")
+	var j sessionCredentials
+	if code != 0 || json.Unmarshal([]byte(out), &j) != nil || j.TaskPolicyArn != "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials" || j.Account != "444444444402" {
+		t.Fatalf("json format: %s", out)
+	}
+}
+
+func TestSessionBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--task", "audit"}, "--account is required"},
+		{[]string{"--account", "4444", "--task", "audit"}, "want a 12-digit account ID"},
+		{[]string{"--account", "444444444402"}, "--task is required"},
+		{[]string{"--account", "444444444402", "--task", "root"}, "want one of audit (IAMAuditRootUserCredentials)"},
+		{[]string{"--account", "444444444402", "--task", "audit", "--duration", "901"}, "--duration"},
+		{[]string{"--account", "444444444402", "--task", "audit", "--duration", "-5"}, "--duration"},
+		{[]string{"--account", "444444444402", "--task", "audit", "--duration", "0"}, "--duration"},
+		{[]string{"--account", "444444444402", "--task", "audit", "--duration", "soon"}, "--duration"},
+		{[]string{"--account", "444444444402", "--task", "audit", "--format", "yaml"}, "--format"},
+	}
+	for _, tt := range tests {
+		h := newHarness(t, demoOrg(t), fixtures.Options{})
+		code, _, stderr := h.run(append(append([]string{"credentials"}, tt.args...), "--reason", "x")...)
+		if code != ExitUsage || !strings.Contains(stderr, tt.want) || len(h.srv.Calls()) != 0 {
+			t.Errorf("%q: exit %d, %q, %d calls; want exit 2 and %q", tt.args, code, stderr, len(h.srv.Calls()), tt.want)
+		}
+	}
+}
+
+func TestExec(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	t.Run("environment and exit code", func(t *testing.T) {
+		code, out, stderr := h.run("exec", "--account", "444444444402", "--task", "s3-unlock", "--reason", "INC-7", "--",
+			"sh", "-c", `echo "$AWS_ACCESS_KEY_ID $AWS_REGION ${AWS_PROFILE:-none} $AWS_CREDENTIAL_EXPIRATION"; exit 7`)
+		if code != 7 {
+			t.Fatalf("exit %d, want the command's 7: %s", code, stderr)
+		}
+		f := strings.Fields(out)
+		if len(f) != 4 || !strings.HasPrefix(f[0], "ASIA") || f[1] != "us-east-1" || f[2] != "none" {
+			t.Fatalf("the command saw %q", out)
+		}
+		if strings.Contains(stderr, "warning") {
+			t.Fatalf("warned with 15 minutes left: %s", stderr)
+		}
+	})
+	t.Run("warns in the last minute", func(t *testing.T) {
+		code, _, stderr := h.run("exec", "--account", "444444444402", "--task", "audit", "--duration", "30", "--reason", "INC-7", "--", "true")
+		if code != 0 || !strings.Contains(stderr, "less than a minute") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("unknown command", func(t *testing.T) {
+		before := len(h.srv.Calls())
+		code, _, stderr := h.run("exec", "--account", "444444444402", "--task", "audit", "--reason", "INC-7", "--", "no-such-command-rootctl")
+		if code != ExitUsage || !strings.Contains(stderr, "not found") || len(h.srv.Calls()) != before {
+			t.Fatalf("exit %d %q", code, stderr)
+		}
+	})
+}

@@ -1,0 +1,249 @@
+package commands
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/unlock"
+)
+
+func bucketPolicy(t *testing.T, h *harness, account, name string) string {
+	t.Helper()
+	a, _ := h.srv.Account(account)
+	for _, b := range a.Buckets {
+		if b.Name == name {
+			return string(b.Policy)
+		}
+	}
+	t.Fatalf("no bucket %s", name)
+	return ""
+}
+
+func queuePolicy(t *testing.T, h *harness, account, name string) string {
+	t.Helper()
+	a, _ := h.srv.Account(account)
+	for _, q := range a.Queues {
+		if q.Name == name {
+			return string(q.Policy)
+		}
+	}
+	t.Fatalf("no queue %s", name)
+	return ""
+}
+
+func backups(t *testing.T, h *harness) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(h.state, "backups", "*.json"))
+	return files
+}
+
+func TestUnlockS3DeleteBackupAndRestore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	before := bucketPolicy(t, h, "444444444402", "dev-tools-artifacts")
+	code, out, stderr := h.run("unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "INC-7", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, `statement 0 (Sid "DenyEveryone") denies every action to everyone`) || !strings.Contains(out, "verified: yes") {
+		t.Fatalf("output:\n%s", out)
+	}
+	if p := bucketPolicy(t, h, "444444444402", "dev-tools-artifacts"); p != "" {
+		t.Fatalf("policy still there: %s", p)
+	}
+	files := backups(t, h)
+	if len(files) != 1 || !strings.Contains(stderr, files[0]) {
+		t.Fatalf("backups %q; stderr %s", files, stderr)
+	}
+	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode %v", fi.Mode().Perm())
+	}
+	b, err := unlock.ReadBackup(files[0])
+	if err != nil || b.Policy == nil || *b.Policy != before || b.Reason != "INC-7" {
+		t.Fatalf("backup %+v, %v; want the old policy", b, err)
+	}
+	if got := actionsOf(auditEntries(t, h)); !slices.Equal(got, []string{"444444444402 s3:DeleteBucketPolicy arn:aws:s3:::dev-tools-artifacts success"}) {
+		t.Fatalf("audit log %q", got)
+	}
+
+	// --restore puts it back (backing up the empty state first).
+	code, _, stderr = h.run("unlock", "s3", "--restore", files[0], "--reason", "INC-7 roll back", "--yes")
+	if code != 0 {
+		t.Fatalf("restore: exit %d: %s", code, stderr)
+	}
+	if p := bucketPolicy(t, h, "444444444402", "dev-tools-artifacts"); p != before {
+		t.Fatalf("restored policy %s, want %s", p, before)
+	}
+	if len(backups(t, h)) != 2 {
+		t.Fatalf("restore made no backup of what it replaced: %q", backups(t, h))
+	}
+}
+
+func TestUnlockBacksUpEvenWhenTheChangeFails(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{OpFaults: map[string]string{"s3:PutBucketPolicy": "AccessDenied"}})
+	before := bucketPolicy(t, h, "444444444402", "dev-tools-artifacts")
+	fixed := filepath.Join(t.TempDir(), "fixed.json")
+	os.WriteFile(fixed, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444444444402:root"},"Action":"s3:*","Resource":"arn:aws:s3:::dev-tools-artifacts"}]}`), 0o600)
+	code, _, stderr := h.run("unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", fixed, "--reason", "INC-7", "--yes")
+	if code != ExitFailure || !strings.Contains(stderr, "AccessDenied") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	files := backups(t, h)
+	if len(files) != 1 || !strings.Contains(stderr, files[0]) {
+		t.Fatalf("backups %q, stderr %s", files, stderr)
+	}
+	if b, err := unlock.ReadBackup(files[0]); err != nil || *b.Policy != before {
+		t.Fatalf("backup %+v %v", b, err)
+	}
+	if p := bucketPolicy(t, h, "444444444402", "dev-tools-artifacts"); p != before {
+		t.Fatal("policy changed")
+	}
+	if got := actionsOf(auditEntries(t, h)); !slices.Equal(got, []string{"444444444402 s3:PutBucketPolicy arn:aws:s3:::dev-tools-artifacts failed"}) {
+		t.Fatalf("audit log %q", got)
+	}
+}
+
+func TestUnlockRefusesWhatIsNotALockout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	args := []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-logs", "--reason", "INC-7", "--yes"}
+	code, out, stderr := h.run(args...)
+	if code != ExitFailure || !strings.Contains(stderr, "--force") || !strings.Contains(out, "no statement locks everyone out") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if w := writeCalls(h.srv.Calls()); len(w) != 0 || len(backups(t, h)) != 0 {
+		t.Fatalf("writes %q", w)
+	}
+	if code, _, stderr := h.run(append(args, "--force")...); code != 0 {
+		t.Fatalf("--force: exit %d %s", code, stderr)
+	}
+	if p := bucketPolicy(t, h, "444444444402", "dev-tools-logs"); p != "" {
+		t.Fatal("--force did not delete the policy")
+	}
+}
+
+func TestUnlockVPCOnlyBucketInItsRegion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	code, out, stderr := h.run("unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-vpc-only", "--reason", "INC-7", "--dry-run", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r UnlockReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Resource.Region != "eu-west-1" || len(r.Analysis.Locks) != 1 || r.Analysis.Locks[0].Except != "aws:SourceVpce is vpce-0deleted00000000" || !r.DryRun {
+		t.Fatalf("report %+v", r)
+	}
+	if len(writeCalls(h.srv.Calls())) != 0 || len(backups(t, h)) != 0 {
+		t.Fatal("dry run changed something")
+	}
+}
+
+func TestUnlockSQS(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	before := queuePolicy(t, h, "444444444403", "dev-events-orders")
+	code, _, stderr := h.run("unlock", "sqs", "--account", "444444444403", "--queue", "dev-events-orders", "--reason", "INC-8", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if p := queuePolicy(t, h, "444444444403", "dev-events-orders"); p != "" {
+		t.Fatalf("policy left: %s", p)
+	}
+	files := backups(t, h)
+	b, err := unlock.ReadBackup(files[0])
+	if err != nil || *b.Policy != before || b.URL == "" {
+		t.Fatalf("backup %+v %v", b, err)
+	}
+	for _, c := range h.srv.Calls() {
+		if c.Account == "444444444403" && c.Task != "SQSUnlockQueuePolicy" {
+			t.Errorf("%s with task %q", c.Operation, c.Task)
+		}
+	}
+	code, _, stderr = h.run("unlock", "sqs", "--restore", files[0], "--reason", "INC-8 roll back", "--yes")
+	if code != 0 || queuePolicy(t, h, "444444444403", "dev-events-orders") != before {
+		t.Fatalf("restore: exit %d %s", code, stderr)
+	}
+}
+
+func TestUnlockBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(notJSON, []byte(`{"Statement": [`), 0o600)
+	lockout := filepath.Join(dir, "lockout.json")
+	os.WriteFile(lockout, []byte(`{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}`), 0o600)
+	notBackup := filepath.Join(dir, "notbackup.json")
+	os.WriteFile(notBackup, []byte(`{"hello":1}`), 0o600)
+	base := []string{"--reason", "INC-7", "--yes"}
+	tests := []struct {
+		name  string
+		args  []string
+		want  string
+		calls bool // AWS was asked (the input could only be judged there)
+	}{
+		{"no account", []string{"s3", "--bucket", "b-1"}, "--account is required", false},
+		{"malformed account", []string{"s3", "--account", "12345", "--bucket", "b-1"}, "want a 12-digit", false},
+		{"no bucket", []string{"s3", "--account", "444444444402"}, "--bucket is required", false},
+		{"bad bucket name", []string{"s3", "--account", "444444444402", "--bucket", "Bad_Name"}, "want an S3 bucket name", false},
+		{"bad queue name", []string{"sqs", "--account", "444444444403", "--queue", "no spaces"}, "want a queue name", false},
+		{"queue URL of another account", []string{"sqs", "--account", "444444444403", "--queue", "https://sqs.us-east-1.amazonaws.com/999999999999/q"}, "not --account", false},
+		{"unreadable policy file", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", filepath.Join(dir, "missing.json")}, "--policy-file", false},
+		{"invalid policy JSON", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", notJSON}, "invalid policy", false},
+		{"a replacement that locks out too", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", lockout}, "would lock everyone out", false},
+		{"conflicting flags", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--delete", "--policy-file", lockout}, "conflict", false},
+		{"not a backup", []string{"s3", "--restore", notBackup}, "not a rootctl policy backup", false},
+		{"bucket that does not exist", []string{"s3", "--account", "444444444402", "--bucket", "no-such-bucket"}, `bucket "no-such-bucket" is not in account 444444444402`, true},
+		{"queue that does not exist", []string{"sqs", "--account", "444444444403", "--queue", "nope"}, `queue "nope" is not in account 444444444403`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, demoOrg(t), fixtures.Options{})
+			code, _, stderr := h.run(append(append([]string{"unlock"}, tt.args...), base...)...)
+			if code != ExitUsage || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tt.want)
+			}
+			if got := len(h.srv.Calls()) > 0; got != tt.calls {
+				t.Fatalf("calls made: %v, want %v", h.srv.Calls(), tt.calls)
+			}
+			if len(writeCalls(h.srv.Calls())) != 0 || len(backups(t, h)) != 0 {
+				t.Fatal("something was changed")
+			}
+		})
+	}
+}
+
+func TestLocks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	code, out, stderr := h.run("locks", "--reason", "INC-7 find it", "-o", "json")
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r LocksReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range r.Accounts {
+		for _, b := range a.Locked {
+			got = append(got, a.ID+" "+b.Name+" "+b.Region+" "+b.Locks[0].Sid)
+		}
+	}
+	want := []string{"444444444402 dev-tools-artifacts us-east-1 DenyEveryone", "444444444402 dev-tools-vpc-only eu-west-1 OnlyFromRetiredVpce"}
+	if !slices.Equal(got, want) || r.Locked != 2 || r.Errors != 0 {
+		t.Fatalf("locked %q, want %q (errors %d)", got, want, r.Errors)
+	}
+	if len(writeCalls(h.srv.Calls())) != 0 {
+		t.Fatal("locks changed something")
+	}
+}
