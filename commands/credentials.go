@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
@@ -70,18 +71,21 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // assumeFor runs the common part of credentials and exec: it opens the
-// run and assumes the session, recording action in the audit log.
-func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, error) {
+// run and assumes the session (the assumer records it in the audit log).
+func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, aws.Credentials, error) {
 	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, aws.Credentials{}, err
 	}
 	sess, err := run.assumer.Assume(ctx, in.Account, task, d)
-	if err != nil {
-		run.close()
-		return nil, nil, fmt.Errorf("%v", err)
+	if err == nil {
+		var creds aws.Credentials
+		if creds, err = sess.Credentials(ctx); err == nil {
+			return run, sess, creds, nil
+		}
 	}
-	return run, sess, nil
+	run.close()
+	return nil, nil, aws.Credentials{}, err
 }
 
 var credentialFormats = []string{"env", "json", "process"}
@@ -145,15 +149,11 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	if err != nil {
 		return err
 	}
-	run, sess, err := assumeFor(ctx, deps, in, task, d)
+	run, sess, creds, err := assumeFor(ctx, deps, in, task, d)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	creds, err := sess.Credentials(ctx)
-	if err != nil {
-		return err
-	}
 	run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
 		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID})
 	exp := sess.Expires.UTC().Format(time.RFC3339)

@@ -56,15 +56,11 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 	if err != nil {
 		return usageErrorf("command %q not found: %v", argv[0], errors.Unwrap(err))
 	}
-	run, sess, err := assumeFor(ctx, deps, in, task, d)
+	run, sess, creds, err := assumeFor(ctx, deps, in, task, d)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	creds, err := sess.Credentials(ctx)
-	if err != nil {
-		return err
-	}
 
 	cmd := exec.Command(path, argv[1:]...) // not CommandContext: Ctrl-C reaches the child from the terminal; it decides
 	// The child's stderr and our warning share one stream: a file is shared

@@ -119,9 +119,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		return err
 	}
 	defer run.close()
-	lister, err := orgscan.NewLister(ctx, run.env.AWS)
+	lister, err := run.lister(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+		return err
 	}
 	report := &JobReport{Command: spec.command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}

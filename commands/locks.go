@@ -83,9 +83,9 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 		return err
 	}
 	defer run.close()
-	lister, err := orgscan.NewLister(ctx, run.env.AWS)
+	lister, err := run.lister(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the organization: %s (check: rootctl status)", rootsession.Describe(err))
+		return err
 	}
 	report := &LocksReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Accounts: []LocksAccount{}}
 	var mu sync.Mutex

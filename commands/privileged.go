@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -127,6 +128,15 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		r.record(e)
 	}
 	return r, nil
+}
+
+// lister reads the organization for a multi-account command.
+func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
+	l, err := orgscan.NewLister(ctx, r.env.AWS)
+	if err != nil {
+		return nil, fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+	}
+	return l, nil
 }
 
 // record appends e to the audit log. A failure is kept: the run stops
