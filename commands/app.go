@@ -37,9 +37,13 @@ Exit codes:
    0    success; for audit: no root credentials found
    1    failure
    2    usage error (bad flag, argument or input file)
-   3    audit found root credentials (--exit-zero turns this off)
-   4    some accounts could not be processed
-   130  interrupted`
+   3    audit found root credentials (--exit-zero turns this off); locks found a locked bucket
+   4    some accounts could not be processed, or a change failed
+   130  interrupted
+   exec passes its command's exit code through.
+
+Commands that act as root (delete, recovery, unlock, locks, credentials, exec)
+need --reason and record every action in an audit log.`
 
 // NewApp builds rootctl's command line.
 func NewApp(deps *Deps) *cli.App {
