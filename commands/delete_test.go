@@ -340,3 +340,20 @@ func TestReasonFromEnvironment(t *testing.T) {
 		t.Fatalf("entries %+v", e)
 	}
 }
+
+func TestAuditLogFlag(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	path := filepath.Join(t.TempDir(), "logs", "root-actions.log")
+	code, _, stderr := h.run("delete", "--accounts", "333333333301", "--reason", "SEC-42", "--yes", "--audit-log", path)
+	if code != 0 || !strings.Contains(stderr, "Audit log: "+path) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || strings.Count(string(data), "\n") != 2 { // AssumeRoot, DeleteLoginProfile
+		t.Fatalf("log %q: %v", data, err)
+	}
+	if entries := auditEntries(t, h); entries != nil {
+		t.Fatalf("the default log was written too: %+v", entries)
+	}
+}

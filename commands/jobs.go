@@ -232,9 +232,7 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		case rootcreds.Gone, rootcreds.Existing:
 			e.Outcome = auditlog.Unchanged
 		}
-		if s, err := job.lease.Session(context.WithoutCancel(ctx)); err == nil {
-			e.SessionKeyID = s.AccessKeyID
-		}
+		e.SessionKeyID = job.lease.KeyID()
 		run.record(e)
 	})
 	job.Actions, job.Remaining = actions, remaining

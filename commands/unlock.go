@@ -283,9 +283,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 				e.RequestID = rootsession.RequestID(applyErr)
 			}
 		}
-		if s, err := lease.Session(context.WithoutCancel(ctx)); err == nil {
-			e.SessionKeyID = s.AccessKeyID
-		}
+		e.SessionKeyID = lease.KeyID()
 		run.record(e)
 	}
 	if applyErr != nil {

@@ -74,6 +74,17 @@ func (l *Lease) Do(ctx context.Context, step func(cfg aws.Config) error) error {
 	return step(s.Config)
 }
 
+// KeyID is the access key ID of the current session ("" before the first
+// step): what names the session in CloudTrail. It never assumes.
+func (l *Lease) KeyID() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sess == nil {
+		return ""
+	}
+	return l.sess.AccessKeyID
+}
+
 // Assumed is how many sessions the lease has asked for.
 func (l *Lease) Assumed() int {
 	l.mu.Lock()
