@@ -39,7 +39,6 @@ type AccountJob struct {
 	Remaining []rootcreds.Item `json:"remaining,omitempty"`
 
 	lease *rootsession.Lease
-	kinds rootcreds.Kinds
 }
 
 // JobSummary counts a run's accounts by status.
