@@ -6,7 +6,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -36,20 +35,16 @@ Examples:
    rootctl delete --sim --accounts 333333333301 --reason "SEC-42 remove root password" --yes
    rootctl delete --ou ou-ab12-cdef3456 --access-keys --reason "SEC-42" --dry-run
    ROOTCTL_REASON="SEC-42" rootctl delete --accounts 111122223333 -o json --yes`,
-		Flags: append(append(append(append(awsFlags(), selectionFlags()...), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
+		Flags: append(in.flags(true),
 			&cli.BoolFlag{Name: "password", Category: "Credentials", Destination: &in.Kinds.Password, Usage: "delete the root password (login profile)"},
 			&cli.BoolFlag{Name: "access-keys", Category: "Credentials", Destination: &in.Kinds.AccessKeys, Usage: "delete root access keys"},
 			&cli.BoolFlag{Name: "certificates", Category: "Credentials", Destination: &in.Kinds.Certificates, Usage: "delete root signing certificates"},
 			&cli.BoolFlag{Name: "mfa", Category: "Credentials", Destination: &in.Kinds.MFA, Usage: "deactivate root MFA devices"},
-			outputFlag(jobFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"},
 		),
 		Action: func(c *cli.Context) error {
-			sel, err := selection(c)
-			if err != nil {
+			if err := in.read(c); err != nil {
 				return err
 			}
-			in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
 			return DeleteCommand(c.Context, in, deps)
 		},
 	}

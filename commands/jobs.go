@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
@@ -94,6 +96,44 @@ type jobSpec struct {
 
 var jobFormats = []string{"table", "json"}
 
+// flags are a multi-account root command's flags; commands that change
+// accounts (changes) add --dry-run and --yes.
+func (in *jobInput) flags(changes bool) []cli.Flag {
+	flags := append(append(awsFlags(), selectionFlags()...), rootFlags(&in.Root)...)
+	if changes {
+		flags = append(flags, changeFlags(&in.DryRun, &in.Yes)...)
+	}
+	return append(flags, outputFlag(jobFormats...),
+		&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"})
+}
+
+// read takes the AWS, selection and output flags from c.
+func (in *jobInput) read(c *cli.Context) error {
+	sel, err := selection(c)
+	if err != nil {
+		return err
+	}
+	in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
+	return nil
+}
+
+// start validates the input, opens the root run and reads the organization.
+func (in jobInput) start(ctx context.Context, deps *Deps) (*rootRun, *orgscan.Lister, error) {
+	if err := in.check(); err != nil {
+		return nil, nil, err
+	}
+	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	lister, err := run.lister(ctx)
+	if err != nil {
+		run.close()
+		return nil, nil, err
+	}
+	return run, lister, nil
+}
+
 func (in jobInput) check() error {
 	if err := checkOutput(in.Output, jobFormats...); err != nil {
 		return err
@@ -110,18 +150,11 @@ func (in jobInput) check() error {
 // runJobs plans every selected account (one root session each), shows the
 // plan, asks, applies it with the same sessions, and reports per account.
 func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
-	if err := in.check(); err != nil {
-		return err
-	}
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	run, lister, err := in.start(ctx, deps)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	lister, err := run.lister(ctx)
-	if err != nil {
-		return err
-	}
 	report := &JobReport{Command: spec.command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
 

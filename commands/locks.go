@@ -58,16 +58,11 @@ not be checked; 1 other failure; 2 usage error; 130 interrupted.
 Examples:
    rootctl locks --sim --reason "INC-7 find the locked bucket"
    rootctl locks --ou ou-ab12-cdef3456 --reason "weekly check" -o json`,
-		Flags: append(append(append(awsFlags(), selectionFlags()...), rootFlags(&in.Root)...),
-			outputFlag(jobFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency, Usage: "check at most `N` accounts at once"},
-		),
+		Flags: in.flags(false),
 		Action: func(c *cli.Context) error {
-			sel, err := selection(c)
-			if err != nil {
+			if err := in.read(c); err != nil {
 				return err
 			}
-			in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
 			return LocksCommand(c.Context, in, deps)
 		},
 	}
@@ -75,18 +70,11 @@ Examples:
 
 // LocksCommand runs `rootctl locks`.
 func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
-	if err := in.check(); err != nil {
-		return err
-	}
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	run, lister, err := in.start(ctx, deps)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	lister, err := run.lister(ctx)
-	if err != nil {
-		return err
-	}
 	report := &LocksReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Accounts: []LocksAccount{}}
 	var mu sync.Mutex
 	listErr := orgscan.FanOut(ctx, in.Concurrency,

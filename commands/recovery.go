@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -28,16 +27,11 @@ failure; 2 usage error; 130 interrupted.
 Examples:
    rootctl recovery --sim --accounts 222222222202 --reason "SEC-77 owner lost access" --yes
    rootctl recovery --accounts 111122223333 --reason "SEC-77" --dry-run`,
-		Flags: append(append(append(append(awsFlags(), selectionFlags()...), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
-			outputFlag(jobFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"},
-		),
+		Flags: in.flags(true),
 		Action: func(c *cli.Context) error {
-			sel, err := selection(c)
-			if err != nil {
+			if err := in.read(c); err != nil {
 				return err
 			}
-			in.AWS, in.Selection, in.Output = awsOptions(c), sel, c.String("output")
 			return RecoveryCommand(c.Context, in, deps)
 		},
 	}
