@@ -222,13 +222,7 @@ func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {
 		r.Status, r.Reason = StatusCancelled, "interrupted while this account was being audited"
 		return r
 	}
-	r.Status, r.ErrorCode = StatusError, rootsession.ErrorCode(err)
-	var ae *rootsession.AssumeError
-	if errors.As(err, &ae) {
-		r.Error = ae.Error()
-	} else {
-		r.Error = rootsession.Describe(err)
-	}
+	r.Status, r.ErrorCode, r.Error = StatusError, rootsession.ErrorCode(err), errorText(err)
 	return r
 }
 

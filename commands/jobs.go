@@ -294,6 +294,8 @@ func interruptJob(job *AccountJob) {
 	}
 }
 
+// errorText renders an error for a report: an AssumeError with its hint,
+// anything else as "Code: message".
 func errorText(err error) string {
 	var ae *rootsession.AssumeError
 	if errors.As(err, &ae) {

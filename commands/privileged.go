@@ -84,7 +84,6 @@ type rootRun struct {
 	log     *auditlog.Log
 	assumer *rootsession.Assumer
 	caller  string
-	state   string
 
 	mu     sync.Mutex
 	logErr error
@@ -93,9 +92,13 @@ type rootRun struct {
 // startRootRun loads the AWS configuration, reads the caller's identity and
 // opens the audit log. Nothing has been asked of any member account yet.
 func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOptions) (*rootRun, error) {
-	state, err := stateDir(deps)
-	if err != nil && o.AuditLog == "" {
-		return nil, err
+	path := o.AuditLog
+	if path == "" {
+		state, err := stateDir(deps)
+		if err != nil {
+			return nil, err
+		}
+		path = auditlog.DefaultPath(state)
 	}
 	env, err := deps.LoadAWS(ctx, awsOpts, deps.IO)
 	if err != nil {
@@ -106,16 +109,12 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		env.Close()
 		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", rootsession.Describe(err))
 	}
-	path := o.AuditLog
-	if path == "" {
-		path = auditlog.DefaultPath(state)
-	}
 	log, err := auditlog.Open(path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
 	if err != nil {
 		env.Close()
 		return nil, fmt.Errorf("%w (pass --audit-log FILE)", err)
 	}
-	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn), state: state}
+	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
 	r.assumer = rootsession.NewAssumer(env.AWS)
 	r.assumer.Clock = env.Now
 	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) {

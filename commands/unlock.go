@@ -219,15 +219,19 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 			return usageErrorf("--policy-file %s would lock everyone out too (%s); fix it, or pass --force", in.PolicyFile, a.Locks[0])
 		}
 	}
+	backupDir := in.BackupDir
+	if backupDir == "" {
+		state, err := stateDir(deps)
+		if err != nil {
+			return err
+		}
+		backupDir = filepath.Join(state, "backups")
+	}
 	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	backupDir := in.BackupDir
-	if backupDir == "" {
-		backupDir = filepath.Join(run.state, "backups")
-	}
 	lease := run.assumer.Lease(in.Account, task)
 	st, err := unlock.Inspect(ctx, lease, in.Service, in.Account, in.Name)
 	if errors.Is(err, unlock.ErrNotFound) {

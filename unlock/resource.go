@@ -86,7 +86,8 @@ func Buckets(ctx context.Context, cfg aws.Config, account string) ([]Resource, e
 
 // Locate finds the bucket or queue name of account with a session of the
 // service's unlock task: its region for a bucket, its URL for a queue.
-// name may be a queue URL.
+// name may be a queue URL, which is only parsed: reading the queue's policy
+// (Policy) is what then proves it exists.
 func Locate(ctx context.Context, cfg aws.Config, service, account, name string) (Resource, error) {
 	if service == SQS {
 		return locateQueue(ctx, cfg, account, name)
@@ -135,11 +136,10 @@ func locateQueue(ctx context.Context, cfg aws.Config, account, name string) (Res
 		if r.Region == "" {
 			r.Region = cfg.Region
 		}
-		// Reading the policy proves the queue exists and is the account's.
-		if _, err := queuePolicy(ctx, cfg, r); err != nil {
-			return Resource{}, err
+		if r.Account != account {
+			return Resource{}, fmt.Errorf("queue URL %s is in account %s, not %s: %w", name, r.Account, account, ErrNotFound)
 		}
-		return r, nil
+		return r, nil // reading its policy next proves it exists
 	}
 	out, err := sqs.NewFromConfig(cfg).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name), QueueOwnerAWSAccountId: aws.String(account)})
 	if err != nil {
