@@ -149,8 +149,7 @@ func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item) Action {
 	case isNoSuchEntity(err):
 		a.Outcome, a.RequestID = Gone, rootsession.RequestID(err)
 	default:
-		a.Outcome, a.ErrorCode, a.RequestID = Failed, rootsession.ErrorCode(err), rootsession.RequestID(err)
-		a.Error = rootsession.Describe(err)
+		a.fail(err)
 	}
 	return a
 }
@@ -198,7 +197,12 @@ func EnableRecovery(ctx context.Context, lease *rootsession.Lease) Action {
 	case rootsession.ErrorCode(err) == "EntityAlreadyExists":
 		a.Outcome, a.RequestID = Existing, rootsession.RequestID(err)
 	default:
-		a.Outcome, a.ErrorCode, a.RequestID, a.Error = Failed, rootsession.ErrorCode(err), rootsession.RequestID(err), rootsession.Describe(err)
+		a.fail(err)
 	}
 	return a
+}
+
+// fail records err as the action's failure.
+func (a *Action) fail(err error) {
+	a.Outcome, a.ErrorCode, a.RequestID, a.Error = Failed, rootsession.ErrorCode(err), rootsession.RequestID(err), rootsession.Describe(err)
 }
