@@ -70,6 +70,8 @@ func NewApp(deps *Deps) *cli.App {
 			locksCommand(deps),
 			credentialsCommand(deps),
 			execCommand(deps),
+			accountCommand(deps),
+			hookCommand(deps),
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {
@@ -103,7 +105,7 @@ func NewApp(deps *Deps) *cli.App {
 		},
 	})
 	for _, cmd := range app.Commands {
-		prepare(cmd)
+		prepare(cmd, deps.IO)
 	}
 	return app
 }
@@ -113,15 +115,26 @@ func helpFlag() cli.Flag {
 }
 
 // prepare gives a command (and its subcommands) rootctl's usage-error
-// handling and a help flag of its own.
-func prepare(cmd *cli.Command) {
+// handling, a help flag of its own and --quiet.
+func prepare(cmd *cli.Command, io *IOStreams) {
 	cmd.OnUsageError = onUsageError
 	if !cmd.HideHelp {
 		cmd.HideHelp = true
-		cmd.Flags = append(cmd.Flags, helpFlag())
+		cmd.Flags = append(cmd.Flags, helpFlag(),
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display and no notes on stderr (errors and warnings still appear)"})
+		before := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			if c.Bool("quiet") {
+				io.Quiet = true
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
 	}
 	for _, sub := range cmd.Subcommands {
-		prepare(sub)
+		prepare(sub, io)
 	}
 }
 

@@ -28,7 +28,6 @@ type AuditInput struct {
 	Concurrency int
 	Rate        float64
 	ExitZero    bool
-	Quiet       bool
 }
 
 // Account statuses in an audit report.
@@ -136,7 +135,6 @@ Examples:
 				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
 			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
 			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Destination: &in.Quiet, Usage: "no progress display"},
 		),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
@@ -282,7 +280,7 @@ func (s *auditSink) add(r *AccountResult) {
 // startProgress shows a one-line progress display on stderr when stderr is
 // a terminal; the returned func clears it.
 func (s *auditSink) startProgress() func() {
-	if !s.io.ErrTTY || s.in.Quiet {
+	if !s.io.Progress() {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -324,12 +322,10 @@ func (s *auditSink) finish() error {
 	case "csv":
 		return writeAuditCSV(s.io.Out, s.results)
 	case "ndjson":
-		if !s.in.Quiet {
-			fmt.Fprintln(s.io.ErrOut, summaryLine(s.summary))
-		}
+		s.io.Infof("%s\n", summaryLine(s.summary))
 		return nil
 	}
-	return writeAuditTable(s.io.Out, s.results, s.summary)
+	return writeAuditTable(s.io, s.results, s.summary)
 }
 
 func summaryLine(s AuditSummary) string {
@@ -344,10 +340,11 @@ func cancelledNote(n int) string {
 	return fmt.Sprintf(", %d not audited (interrupted)", n)
 }
 
-func writeAuditTable(w io.Writer, results []AccountResult, sum AuditSummary) error {
+func writeAuditTable(ios *IOStreams, results []AccountResult, sum AuditSummary) error {
+	w := ios.Out
 	t := newTable(w, "Account", "Name", "Result", "Password", "Access keys", "MFA devices", "Signing certificates")
 	for _, r := range results {
-		row := []string{r.ID, r.Name, resultCell(r), "", "", "", ""}
+		row := []string{r.ID, r.Name, ios.Color(statusColor(r.Status), resultCell(r)), "", "", "", ""}
 		if f := r.Findings; f != nil {
 			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
 		}
@@ -358,6 +355,18 @@ func writeAuditTable(w io.Writer, results []AccountResult, sum AuditSummary) err
 	}
 	_, err := fmt.Fprintln(w, summaryLine(sum))
 	return err
+}
+
+// statusColor is the colour of an account's status in tables: red for
+// what needs action, yellow for what was not looked at, green for clean.
+func statusColor(status string) string {
+	switch status {
+	case StatusCompliant:
+		return colorGreen
+	case StatusRootCredentials, StatusError, JobFailed:
+		return colorRed
+	}
+	return colorYellow
 }
 
 func resultCell(r AccountResult) string {

@@ -52,7 +52,7 @@ func benchmarkAudit(b *testing.B, n int, latency time.Duration) {
 		h := &harness{srv: srv, creds: srv.ManagementCredentials()}
 		var stderr bytes.Buffer
 		deps := h.deps(nil, &stderr)
-		deps.IO.Out = io.Discard
+		deps.IO.Out, deps.IO.Quiet = io.Discard, true
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
@@ -60,7 +60,7 @@ func benchmarkAudit(b *testing.B, n int, latency time.Duration) {
 		b.StartTimer()
 
 		begin := time.Now()
-		err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: concurrency, Quiet: true}, deps)
+		err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: concurrency}, deps)
 		took := time.Since(begin)
 
 		b.StopTimer()

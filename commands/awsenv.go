@@ -141,7 +141,9 @@ func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
 	if err != nil {
 		return nil, usageErrorf("--sim: %v", err)
 	}
-	srv := fixtures.New(org, fixtures.Options{})
+	// New accounts take a few seconds, as on AWS (where it is minutes), so
+	// that account create shows its progress.
+	srv := fixtures.New(org, fixtures.Options{CreateAccountDelay: 3 * time.Second, ActivationDelay: 2 * time.Second})
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,12 @@ func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
 	if !kinds.Any() {
 		kinds = rootcreds.AllKinds()
 	}
+	return runJobs(ctx, deps, in.jobInput, deleteSpec(kinds))
+}
+
+// deleteSpec deletes the root credentials of the given kinds: delete, and
+// the provisioning hook's --remediate.
+func deleteSpec(kinds rootcreds.Kinds) jobSpec {
 	inspect := func(ctx context.Context, job *AccountJob) (*rootcreds.Findings, error) {
 		var f *rootcreds.Findings
 		err := job.lease.Do(ctx, func(cfg aws.Config) error {
@@ -73,7 +79,7 @@ func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
 		})
 		return f, err
 	}
-	return runJobs(ctx, deps, in.jobInput, jobSpec{
+	return jobSpec{
 		command: "delete",
 		task:    rootsession.Delete,
 		plan: func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error) {
@@ -110,5 +116,5 @@ func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
 			return "delete " + it.String()
 		},
 		apiAction: func(it rootcreds.Item) string { return deleteActions[it.Kind] },
-	})
+	}
 }

@@ -8,12 +8,17 @@ import (
 
 // Exit codes, documented in README.md and in `rootctl --help`.
 const (
-	ExitOK        = 0   // success; for audits: no root credentials found
-	ExitFailure   = 1   // any other failure
-	ExitUsage     = 2   // bad flags or arguments
-	ExitFindings  = 3   // root credentials found (audit; --exit-zero turns it off)
-	ExitPartial   = 4   // some accounts could not be processed
-	ExitCancelled = 130 // interrupted (Ctrl-C)
+	ExitOK       = 0 // success; for audits: no root credentials found
+	ExitFailure  = 1 // any other failure
+	ExitUsage    = 2 // bad flags or arguments
+	ExitFindings = 3 // root credentials found (audit; --exit-zero turns it off)
+	ExitPartial  = 4 // some accounts could not be processed
+	// ExitTimeout: an account was not created or not ACTIVE within --timeout.
+	ExitTimeout = 5
+	// ExitNotProvisioned: an account creation failed, or the account is
+	// suspended or closing.
+	ExitNotProvisioned = 6
+	ExitCancelled      = 130 // interrupted (Ctrl-C)
 )
 
 // exitError carries an exit code, and optionally a message, up to Run.

@@ -84,7 +84,7 @@ func writeCalls(calls []fixtures.Call) []string {
 		op := c.Operation
 		if strings.HasPrefix(op, "Enable") || strings.HasPrefix(op, "Disable") || strings.HasPrefix(op, "Register") ||
 			strings.HasPrefix(op, "Delete") || strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Put") ||
-			strings.HasPrefix(op, "Set") || strings.HasPrefix(op, "Deactivate") {
+			strings.HasPrefix(op, "Set") || strings.HasPrefix(op, "Deactivate") || strings.HasPrefix(op, "Move") {
 			out = append(out, c.Service+":"+op)
 		}
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 
@@ -16,12 +17,17 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	// InTTY and ErrTTY report whether stdin and stderr are terminals:
-	// prompts need the first, progress displays the second.
+	// InTTY, OutTTY and ErrTTY report whether stdin, stdout and stderr are
+	// terminals: prompts need the first, colour the second, progress
+	// displays the third.
 	InTTY  bool
+	OutTTY bool
 	ErrTTY bool
-	// NoColor is set by NO_COLOR.
+	// NoColor is set by NO_COLOR (https://no-color.org) or TERM=dumb.
 	NoColor bool
+	// Quiet is set by --quiet: no progress and no notes on stderr; errors,
+	// warnings and prompts still appear.
+	Quiet bool
 
 	in *bufio.Reader
 }
@@ -31,10 +37,37 @@ func System() *IOStreams {
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		InTTY:   isatty.IsTerminal(os.Stdin.Fd()),
+		OutTTY:  isatty.IsTerminal(os.Stdout.Fd()),
 		ErrTTY:  isatty.IsTerminal(os.Stderr.Fd()),
-		NoColor: os.Getenv("NO_COLOR") != "",
+		NoColor: os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
 }
+
+// Infof writes a note for the user on stderr, unless --quiet.
+func (s *IOStreams) Infof(format string, args ...any) {
+	if !s.Quiet {
+		fmt.Fprintf(s.ErrOut, format, args...)
+	}
+}
+
+// Progress reports whether a live progress display belongs on stderr.
+func (s *IOStreams) Progress() bool { return s.ErrTTY && !s.Quiet }
+
+// Color wraps text in the ANSI colour code when stdout is a terminal that
+// takes colour; otherwise it returns text as it is.
+func (s *IOStreams) Color(code, text string) string {
+	if !s.OutTTY || s.NoColor || text == "" {
+		return text
+	}
+	return "\033[" + code + "m" + text + "\033[0m"
+}
+
+// ANSI colours for Color.
+const (
+	colorRed    = "31"
+	colorGreen  = "32"
+	colorYellow = "33"
+)
 
 // ReadLine reads one line from In, without its line ending.
 func (s *IOStreams) ReadLine() (string, error) {

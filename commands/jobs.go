@@ -185,14 +185,14 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		planOut = deps.IO.ErrOut
 	}
 	if report.Summary.Planned == 0 {
-		fmt.Fprintln(deps.IO.ErrOut, "Nothing to change.")
+		deps.IO.Infof("Nothing to change.\n")
 		renderJobs(deps.IO, in.Output, report)
 		return jobOutcome(ctx, run, report)
 	}
 	printPlan(planOut, spec, report)
 	if in.DryRun {
 		renderJobs(deps.IO, in.Output, report)
-		fmt.Fprintln(deps.IO.ErrOut, "Dry run: nothing was changed.")
+		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return jobOutcome(ctx, run, report)
 	}
 	if err := confirm(deps.IO, in.Yes, spec.command); err != nil {
@@ -396,9 +396,13 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted)
 }
 
-func nonEmpty(s string) []string {
-	if s == "" {
-		return nil
+// nonEmpty returns the strings of ss that are not empty.
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
 	}
-	return []string{s}
+	return out
 }

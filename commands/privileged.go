@@ -160,7 +160,7 @@ func (r *rootRun) logFailed() error {
 // close closes the log, says where it is, and stops the simulator.
 func (r *rootRun) close() {
 	if r.log.Entries() > 0 {
-		fmt.Fprintf(r.io.ErrOut, "Audit log: %s (%d entries)\n", r.log.Path(), r.log.Entries())
+		r.io.Infof("Audit log: %s (%d entries)\n", r.log.Path(), r.log.Entries())
 	}
 	r.log.Close()
 	r.env.Close()

@@ -269,7 +269,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	}
 	fmt.Fprintf(w, "  back up the current policy to %s first\n", backupDir)
 	if in.DryRun {
-		fmt.Fprintln(deps.IO.ErrOut, "Dry run: nothing was changed.")
+		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return renderUnlock(deps.IO, in.Output, report)
 	}
 	if err := confirm(deps.IO, in.Yes, "unlock"); err != nil {

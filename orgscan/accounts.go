@@ -57,7 +57,7 @@ func (s Selection) Validate() error {
 			return fmt.Errorf("account ID %q: want 12 digits", id)
 		}
 	}
-	if s.OU != "" && !parentIDPattern.MatchString(s.OU) {
+	if s.OU != "" && !ValidParentID(s.OU) {
 		return fmt.Errorf("OU ID %q: want ou-xxxx-xxxxxxxx (or a root, r-xxxx)", s.OU)
 	}
 	for k := range s.Tags {
@@ -238,3 +238,39 @@ func toAccount(a orgtypes.Account) Account {
 	}
 	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state}
 }
+
+// ErrNotMember is returned by Describe for an account ID that is not an
+// account of the organization.
+var ErrNotMember = errors.New("not an account of this organization")
+
+// Describe reads one account (DescribeAccount) and says, like Each, whether
+// AssumeRoot can target it.
+func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
+	out, err := l.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
+	var missing *orgtypes.AccountNotFoundException
+	if errors.As(err, &missing) {
+		return Target{}, fmt.Errorf("account %s: %w %s", id, ErrNotMember, l.Org.ID)
+	}
+	if err != nil {
+		return Target{}, fmt.Errorf("DescribeAccount %s: %w", id, err)
+	}
+	return l.classify(toAccount(*out.Account)), nil
+}
+
+// CheckParent returns ErrUnknownOU when id is neither an OU nor a root of
+// the organization.
+func (l *Lister) CheckParent(ctx context.Context, id string) error {
+	_, err := l.org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{ParentId: aws.String(id), MaxResults: aws.Int32(1)})
+	var missing *orgtypes.ParentNotFoundException
+	if errors.As(err, &missing) {
+		return fmt.Errorf("%s: %w", id, ErrUnknownOU)
+	}
+	if err != nil {
+		return fmt.Errorf("ListAccountsForParent %s: %w", id, err)
+	}
+	return nil
+}
+
+// ValidParentID reports whether id has the shape of an OU ID
+// (ou-xxxx-xxxxxxxx) or a root ID (r-xxxx).
+func ValidParentID(id string) bool { return parentIDPattern.MatchString(id) }

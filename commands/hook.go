@@ -1,0 +1,423 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/provision"
+	"github.com/rootctl/rootctl/rootcreds"
+	"github.com/rootctl/rootctl/rootsession"
+)
+
+// Verdicts of the post-provisioning check (HookReport.Status).
+const (
+	HookCompliant         = "compliant"          // the account ends with no root credentials
+	HookRootCredentials   = "root_credentials"   // found and left (no --remediate)
+	HookRemediationFailed = "remediation_failed" // --remediate could not remove them all
+	HookError             = "error"              // the root user could not be audited
+	HookTimeout           = "timeout"            // not created or not ACTIVE within --timeout
+	HookNotProvisioned    = "not_provisioned"    // creation failed, or the account is suspended or closing
+	HookInterrupted       = "interrupted"
+)
+
+// defaultHookReason is recorded when the hook runs without --reason.
+const defaultHookReason = "post-provisioning check of a new member account (rootctl hook account-created)"
+
+// RootState is what an audit of one root user found.
+type RootState struct {
+	Status string `json:"status"` // compliant or root_credentials
+	*rootcreds.Findings
+}
+
+// HookReport is the one JSON document of `rootctl hook account-created`
+// and `rootctl account create`.
+type HookReport struct {
+	GeneratedAt time.Time           `json:"generated_at"`
+	Caller      string              `json:"caller"`
+	Reason      string              `json:"reason"`
+	AuditLog    string              `json:"audit_log"`
+	Creation    *provision.Creation `json:"creation,omitempty"`
+	Moved       string              `json:"moved_to,omitempty"`
+	Account     orgscan.Account     `json:"account"`
+	Status      string              `json:"status"`
+	Error       string              `json:"error,omitempty"`
+	ErrorCode   string              `json:"error_code,omitempty"`
+	// Found is the root user as first audited; Final is the root user at
+	// the end (the same unless --remediate changed it). Both are null when
+	// the account could not be audited.
+	Found   *RootState         `json:"found"`
+	Actions []rootcreds.Action `json:"actions"`
+	Final   *RootState         `json:"final"`
+}
+
+// HookInput holds the options of `rootctl hook account-created`.
+type HookInput struct {
+	AWS       AWSOptions
+	Root      RootOptions
+	AccountID string
+	Event     string // file name, or "-" for stdin
+	Remediate bool
+	Timeout   time.Duration
+	Output    string
+}
+
+var hookFormats = []string{"json", "table"}
+
+const hookExitCodes = `Exit codes: 0 the account has no root credentials (none found, or all removed
+with --remediate); 3 root credentials found and left; 4 the root user could not
+be audited, or --remediate could not remove everything; 5 timed out waiting for
+the account; 6 the account creation failed, or the account is suspended or
+closing; 1 other failure; 2 usage error; 130 interrupted.`
+
+func hookCommand(deps *Deps) *cli.Command {
+	var in HookInput
+	return &cli.Command{
+		Name:  "hook",
+		Usage: "checks for account-vending pipelines",
+		Subcommands: []*cli.Command{{
+			Name:  "account-created",
+			Usage: "prove that a new member account has no root credentials (optionally remove them)",
+			Description: `The post-provisioning check, for an account-vending pipeline. Give it the new
+account's ID, or the CreateAccountResult event that AWS Organizations emits
+(the EventBridge event, or the CloudTrail record). It waits until the account
+is ACTIVE (at most --timeout), audits its root user with a root session scoped
+to IAMAuditRootUserCredentials, and, only with --remediate, deletes every root
+credential it finds with IAMDeleteRootUserCredentials (recorded in the audit
+log, like rootctl delete). It prints one JSON document: the account, the state
+found, the actions taken and the final state. Running it twice is safe: the
+second run finds nothing to do.
+
+--reason defaults to "` + defaultHookReason + `".
+
+` + hookExitCodes + `
+
+Examples:
+   rootctl hook account-created --account-id 111122223333
+   rootctl hook account-created --event event.json --remediate --reason "vending run 412"
+   aws events ... | rootctl hook account-created --event - --timeout 20m`,
+			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+				&cli.StringFlag{Name: "account-id", Destination: &in.AccountID, Usage: "the new account's `ID` (12 digits)"},
+				&cli.StringFlag{Name: "event", Destination: &in.Event, Usage: "read the CreateAccountResult event from `FILE` (- for stdin)"},
+				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete the root credentials found (this flag is the confirmation)"},
+				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to become ACTIVE"},
+				outputFlag(hookFormats...),
+			),
+			Action: func(c *cli.Context) error {
+				in.AWS, in.Output = awsOptions(c), c.String("output")
+				return HookCommand(c.Context, in, deps)
+			},
+		}},
+	}
+}
+
+// HookCommand runs `rootctl hook account-created`.
+func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
+	creation, err := in.check(deps.IO.In)
+	if err != nil {
+		return err
+	}
+	run, lister, err := startHookRun(ctx, deps, in.AWS, in.Root)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	report := newHookReport(run)
+	report.Creation = creation
+	id := in.AccountID
+	if creation != nil {
+		id = creation.AccountID
+		if creation.State != provision.Succeeded {
+			report.Account.ID = id
+			report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(*creation)
+			return finishHook(deps.IO, in.Output, report)
+		}
+	}
+	if err := checkTarget(lister, id); err != nil {
+		return err
+	}
+	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
+	defer cancel()
+	postCheck(ctx, waitCtx, run, lister, report, id, in.Remediate)
+	return finishHook(deps.IO, in.Output, report)
+}
+
+// check validates the input and reads the event, if any.
+func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
+	if err := checkOption("--output", in.Output, hookFormats...); err != nil {
+		return nil, err
+	}
+	if err := checkTimeout(in.Timeout); err != nil {
+		return nil, err
+	}
+	switch {
+	case (in.AccountID == "") == (in.Event == ""):
+		return nil, usageErrorf("pass either --account-id ID or --event FILE (- for stdin), not both or neither")
+	case in.AccountID != "":
+		if !rootsession.ValidAccountID(in.AccountID) {
+			return nil, usageErrorf("--account-id %q: want the 12 digits of an AWS account ID", in.AccountID)
+		}
+		return nil, nil
+	}
+	data, err := readEvent(in.Event, stdin)
+	if err != nil {
+		return nil, err
+	}
+	c, err := provision.ParseEvent(data)
+	if err != nil {
+		return nil, usageErrorf("--event %s: %v", in.Event, err)
+	}
+	if c.State == provision.Succeeded && !rootsession.ValidAccountID(c.AccountID) {
+		return nil, usageErrorf("--event %s: accountId %q is not 12 digits", in.Event, c.AccountID)
+	}
+	return &c, nil
+}
+
+// maxEvent bounds an event file: EventBridge events are at most 256 KB.
+const maxEvent = 256 << 10
+
+func readEvent(name string, stdin io.Reader) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageErrorf("--event: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxEvent+1))
+	switch {
+	case err != nil:
+		return nil, usageErrorf("--event %s: %v", name, err)
+	case len(data) > maxEvent:
+		return nil, usageErrorf("--event %s: larger than an EventBridge event (256 KB)", name)
+	}
+	return data, nil
+}
+
+func checkTimeout(d time.Duration) error {
+	if d <= 0 || d > 24*time.Hour {
+		return usageErrorf("--timeout %v: want a duration from 1s to 24h, such as 15m", d)
+	}
+	return nil
+}
+
+// startHookRun starts a root run with the hook's default reason, and reads
+// the organization.
+func startHookRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, root RootOptions) (*rootRun, *orgscan.Lister, error) {
+	if strings.TrimSpace(root.Reason) == "" {
+		root.Reason = defaultHookReason
+	}
+	if err := root.check(); err != nil {
+		return nil, nil, err
+	}
+	run, err := startRootRun(ctx, deps, awsOpts, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	lister, err := run.lister(ctx)
+	if err != nil {
+		run.close()
+		return nil, nil, err
+	}
+	return run, lister, nil
+}
+
+func newHookReport(run *rootRun) *HookReport {
+	return &HookReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
+		Reason: run.log.Reason(), AuditLog: run.log.Path(), Actions: []rootcreds.Action{}}
+}
+
+// checkTarget refuses the management account, which AssumeRoot cannot target.
+func checkTarget(l *orgscan.Lister, id string) error {
+	if id == l.Org.ManagementAccount {
+		return usageErrorf("account %s is the management account of %s: AssumeRoot cannot target it, so there is nothing to check", id, l.Org.ID)
+	}
+	return nil
+}
+
+func creationFailure(c provision.Creation) string {
+	if c.State == provision.Failed {
+		return "failed: " + c.FailureReason
+	}
+	return "is " + c.State
+}
+
+// postCheck waits (under waitCtx) until the account is ACTIVE, audits its
+// root user and, with remediate, deletes what it finds, filling report.
+// The audit and the deletions run under ctx: a timeout never cuts a change
+// short.
+func postCheck(ctx, waitCtx context.Context, run *rootRun, lister *orgscan.Lister, report *HookReport, id string, remediate bool) {
+	report.Account.ID = id
+	last := ""
+	t, err := provision.WaitActive(waitCtx, lister, id, func(t orgscan.Target) {
+		if t.State != last && t.State != "ACTIVE" {
+			run.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", id, t.State)
+		}
+		last = t.State
+	})
+	if t.ID != "" {
+		report.Account = t.Account
+	}
+	if err != nil {
+		report.fail(ctx, err)
+		return
+	}
+	audit := run.assumer.Lease(id, rootsession.Audit)
+	found, err := inspectRoot(ctx, audit)
+	if err != nil {
+		report.fail(ctx, err)
+		return
+	}
+	report.Found, report.Final = found, found
+	report.Status = found.Status
+	if found.Status == HookCompliant || !remediate {
+		return
+	}
+	spec := deleteSpec(rootcreds.AllKinds())
+	job := planAccount(ctx, run, spec, t)
+	if job.Status == JobPlanned {
+		applyAccount(ctx, run, spec, job)
+	}
+	report.Actions = job.Actions
+	final, err := inspectRoot(context.WithoutCancel(ctx), audit)
+	switch {
+	case err != nil:
+		report.Final = nil
+		report.Status, report.ErrorCode, report.Error = HookRemediationFailed, rootsession.ErrorCode(err), "verifying: "+errorText(err)
+	case ctx.Err() != nil && final.Status != HookCompliant:
+		report.Final, report.Status = final, HookInterrupted
+	case final.Status != HookCompliant:
+		report.Final, report.Status = final, HookRemediationFailed
+		report.Error = nonEmptyOr(job.Error, "root credentials remain after the deletions")
+		report.ErrorCode = job.ErrorCode
+	default:
+		report.Final, report.Status = final, HookCompliant
+	}
+}
+
+func nonEmptyOr(s, alt string) string {
+	if s != "" {
+		return s
+	}
+	return alt
+}
+
+// inspectRoot audits the root user in the lease's session.
+func inspectRoot(ctx context.Context, lease *rootsession.Lease) (*RootState, error) {
+	var f *rootcreds.Findings
+	err := lease.Do(ctx, func(cfg aws.Config) error {
+		var err error
+		f, _, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &RootState{Status: HookCompliant, Findings: f}
+	if !f.Empty() {
+		s.Status = HookRootCredentials
+	}
+	return s, nil
+}
+
+// fail records why the check could not finish.
+func (r *HookReport) fail(ctx context.Context, err error) {
+	switch {
+	case errors.Is(err, provision.ErrTimeout):
+		r.Status, r.Error = HookTimeout, fmt.Sprintf("account %s is still %s: %v", r.Account.ID, nonEmptyOr(r.Account.State, "not created"), err)
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		r.Status, r.Error = HookInterrupted, "interrupted"
+	case errors.Is(err, provision.ErrNotActive):
+		r.Status, r.Error = HookNotProvisioned, err.Error()
+	default:
+		r.Status, r.ErrorCode, r.Error = HookError, rootsession.ErrorCode(err), errorText(err)
+	}
+}
+
+// hookExit maps a report's verdict to the documented exit codes.
+func hookExit(r *HookReport) error {
+	switch r.Status {
+	case HookCompliant:
+		return nil
+	case HookRootCredentials:
+		return &exitError{code: ExitFindings, err: fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)}
+	case HookTimeout:
+		return &exitError{code: ExitTimeout, err: fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)}
+	case HookNotProvisioned:
+		return &exitError{code: ExitNotProvisioned, err: errors.New(r.Error)}
+	case HookInterrupted:
+		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: see the report for what was done")}
+	}
+	return &exitError{code: ExitPartial, err: fmt.Errorf("account %s: %s", r.Account.ID, nonEmptyOr(r.Error, r.Status))}
+}
+
+// finishHook prints the report and returns the exit status.
+func finishHook(io *IOStreams, format string, r *HookReport) error {
+	if format == "json" {
+		if err := printJSON(io.Out, r); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	} else {
+		writeHookText(io, r)
+	}
+	return hookExit(r)
+}
+
+func writeHookText(ios *IOStreams, r *HookReport) {
+	w := ios.Out
+	if c := r.Creation; c != nil {
+		fmt.Fprintf(w, "Creation:  %s %s\n", c.RequestID, c.State)
+	}
+	if a := r.Account; a.ID != "" {
+		fmt.Fprintf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
+	}
+	if r.Moved != "" {
+		fmt.Fprintf(w, "Moved to:  %s\n", r.Moved)
+	}
+	if r.Found != nil {
+		fmt.Fprintf(w, "Found:     %s\n", rootStateText(r.Found))
+	}
+	for _, a := range r.Actions {
+		line := a.Item.String() + ": " + a.Outcome
+		if a.Error != "" {
+			line += " (" + a.Error + ")"
+		}
+		fmt.Fprintf(w, "Action:    %s\n", line)
+	}
+	if r.Final != nil && len(r.Actions) > 0 {
+		fmt.Fprintf(w, "Final:     %s\n", rootStateText(r.Final))
+	}
+	status := r.Status
+	if r.Error != "" {
+		status += ": " + r.Error
+	}
+	fmt.Fprintf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
+}
+
+func hookColor(status string) string {
+	if status == HookCompliant {
+		return colorGreen
+	}
+	return colorRed
+}
+
+func rootStateText(s *RootState) string {
+	if s.Status == HookCompliant {
+		return "no root credentials"
+	}
+	var parts []string
+	for _, it := range rootcreds.PlanDelete(s.Findings, rootcreds.AllKinds()) {
+		parts = append(parts, it.String())
+	}
+	return "root credentials: " + strings.Join(parts, ", ")
+}
