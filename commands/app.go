@@ -72,6 +72,7 @@ func NewApp(deps *Deps) *cli.App {
 			execCommand(deps),
 			accountCommand(deps),
 			hookCommand(deps),
+			activityCommand(deps),
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {
