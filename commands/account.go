@@ -35,6 +35,8 @@ func accountCommand(deps *Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "account",
 		Usage: "create member accounts that start with no root credentials",
+		Description: `Examples:
+   rootctl account create --sim --name sandbox-42 --email aws+sandbox-42@example.com`,
 		Subcommands: []*cli.Command{{
 			Name:  "create",
 			Usage: "create a member account, move it to an OU, and run the post-provisioning check",

@@ -73,6 +73,7 @@ func NewApp(deps *Deps) *cli.App {
 			accountCommand(deps),
 			hookCommand(deps),
 			activityCommand(deps),
+			completionCommand(),
 			simCommand(deps),
 		},
 		Action: func(c *cli.Context) error {

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 // runReal runs rootctl with the default AWS loading, as a user would.
@@ -62,4 +66,25 @@ func TestCommandLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryCommandHelpHasAnExample walks the whole command tree.
+func TestEveryCommandHelpHasAnExample(t *testing.T) {
+	t.Parallel()
+	app := NewApp(&Deps{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
+			p := append(append([]string(nil), path...), c.Name)
+			code, out, stderr := runReal(append(p, "--help")...)
+			if code != ExitOK || !regexp.MustCompile(`Examples:\s*\n\s+rootctl `).MatchString(out) {
+				t.Errorf("rootctl %s --help: exit %d, no example:\n%s%s", strings.Join(p, " "), code, out, stderr)
+			}
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, app.Commands)
 }

@@ -103,8 +103,8 @@ Formats: env (export lines for eval), json, process (credential_process
 Version 1, for an AWS CLI profile).
 
 Examples:
-   eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
    rootctl credentials --account 111122223333 --task audit --duration 300 --format json --reason SEC-1
+   eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
    # ~/.aws/config
    [profile root-unlock]
    credential_process = rootctl credentials --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,

@@ -83,6 +83,9 @@ func hookCommand(deps *Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "hook",
 		Usage: "checks for account-vending pipelines",
+		Description: `Examples:
+   rootctl hook account-created --sim --account-id 333333333302
+   rootctl hook account-created --event - --remediate < event.json`,
 		Subcommands: []*cli.Command{{
 			Name:  "account-created",
 			Usage: "prove that a new member account has no root credentials (optionally remove them)",

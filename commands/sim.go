@@ -28,16 +28,23 @@ func simCommand(deps *Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "sim",
 		Usage: "run the simulated AWS organization",
+		Description: `The simulated organization serves the AWS APIs rootctl uses on loopback. Every
+AWS command also takes --sim to start it in-process for one run.
+
+Examples:
+   rootctl sim serve
+   rootctl sim serve --accounts 10000 --latency 20ms --aws-quotas`,
 		Subcommands: []*cli.Command{{
 			Name:  "serve",
 			Usage: "serve the simulated organization on loopback for the AWS CLI or any SDK",
 			Description: `Runs the AWS emulator in the foreground and prints the environment that points
 the AWS CLI or an SDK at it. Every service answers on the one endpoint.
 
-Example:
+Examples:
    rootctl sim serve --addr 127.0.0.1:4566 &
    # paste the export lines it prints, then:
-   aws sts get-caller-identity`,
+   aws sts get-caller-identity
+   rootctl sim serve --org my-org.json --throttle 50 --error-rate 0.1`,
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "addr", Value: "127.0.0.1:4566", Destination: &in.Addr, Usage: "listen on `HOST:PORT` (loopback only)"},
 				&cli.StringFlag{Name: "org", Value: "demo", Destination: &in.Org, Usage: "fixture organization: `NAME` (demo, fresh) or a JSON file"},

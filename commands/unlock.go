@@ -61,7 +61,11 @@ or SQSUnlockQueuePolicy), shows it and names the statements that lock everyone
 out. A policy that is not a lockout is refused unless --force: root sessions are
 for lockouts, not routine edits. Before changing anything the current policy is
 written to a backup file (0600, synced), whose path is printed; --restore FILE
-puts a backup back. The result is read back to verify it.`,
+puts a backup back. The result is read back to verify it.
+
+Examples:
+   rootctl unlock s3 --sim --account 444444444402 --bucket dev-tools-artifacts --reason "INC-7" --yes
+   rootctl unlock sqs --sim --account 444444444403 --queue dev-events-orders --reason "INC-8" --yes`,
 		Subcommands: []*cli.Command{unlockSubcommand(deps, unlock.S3), unlockSubcommand(deps, unlock.SQS)},
 	}
 }
