@@ -343,3 +343,30 @@ func TestProgressGoesToATerminalStderrOnly(t *testing.T) {
 		t.Fatalf("--quiet stderr = %q, want nothing", stderr)
 	}
 }
+
+func TestColourOnlyOnATerminalWithoutNoColor(t *testing.T) {
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	args := []string{"audit", "--accounts", "222222222201,333333333301"}
+	const green, red = "\033[32mcompliant\033[0m", "\033[31mROOT CREDENTIALS\033[0m"
+	h.outTTY = true
+	if _, out, _ := h.run(args...); !strings.Contains(out, green) || !strings.Contains(out, red) {
+		t.Fatalf("terminal without NO_COLOR: no colour in\n%s", out)
+	}
+	h.noColor = true
+	if _, out, _ := h.run(args...); strings.Contains(out, "\033[") {
+		t.Fatalf("NO_COLOR: colour in\n%s", out)
+	}
+	h.outTTY, h.noColor = false, false
+	if _, out, _ := h.run(args...); strings.Contains(out, "\033[") {
+		t.Fatalf("pipe: colour in\n%s", out)
+	}
+	t.Setenv("NO_COLOR", "1")
+	if !System().NoColor {
+		t.Fatal("System() ignores NO_COLOR")
+	}
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("TERM", "dumb")
+	if !System().NoColor {
+		t.Fatal("System() ignores TERM=dumb")
+	}
+}

@@ -14,13 +14,15 @@ import (
 
 // harness is one emulator and a command line pointed at it.
 type harness struct {
-	t      *testing.T
-	srv    *fixtures.Server
-	creds  fixtures.Credentials
-	stdin  string
-	tty    bool
-	errTTY bool
-	state  string // rootctl's state directory: audit log and backups
+	t       *testing.T
+	srv     *fixtures.Server
+	creds   fixtures.Credentials
+	stdin   string
+	tty     bool
+	errTTY  bool
+	outTTY  bool // stdout is a terminal: colour, unless noColor
+	noColor bool
+	state   string // rootctl's state directory: audit log and backups
 }
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
@@ -45,7 +47,7 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // deps returns Deps whose AWS config reaches the harness's emulator with
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
-	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY}
+	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY, OutTTY: h.outTTY, NoColor: h.noColor}
 	return &Deps{IO: io, StateDir: h.state, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 		region := opts.Region
 		if region == "" {
