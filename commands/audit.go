@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/orgscan"
@@ -174,11 +175,12 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
 	}
 	assumer := rootsession.NewAssumer(cfg)
+	assumer.Clock = env.Now
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()
 	listErr := orgscan.FanOut(ctx, in.Concurrency,
 		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
-		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, t)) })
+		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, lister, t)) })
 	stopProgress()
 	if err := sink.finish(); err != nil {
 		return err
@@ -186,8 +188,11 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	return auditOutcome(ctx, listErr, sink.summary, in.ExitZero)
 }
 
-// auditAccount audits one account with one root session.
-func auditAccount(ctx context.Context, assumer *rootsession.Assumer, t orgscan.Target) *AccountResult {
+// auditAccount audits one account with one root session: a session that
+// expires mid-audit (a clock ahead of ours, a slow throttled run) is
+// assumed once more. When AssumeRoot fails, the account is described again:
+// one suspended or closed since the listing is skipped, with that reason.
+func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *orgscan.Lister, t orgscan.Target) *AccountResult {
 	r := &AccountResult{Account: t.Account}
 	if t.Skip != "" {
 		r.Status, r.Reason = StatusSkipped, t.Skip
@@ -197,13 +202,26 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, t orgscan.T
 		r.Status, r.Reason = StatusCancelled, "interrupted before this account was audited"
 		return r
 	}
-	sess, err := assumer.Assume(ctx, t.ID, rootsession.Audit, 0)
-	r.APICalls = 1
-	if err != nil {
-		return r.failed(ctx, err)
+	lease := assumer.Lease(t.ID, rootsession.Audit)
+	var f *rootcreds.Findings
+	err := lease.Do(ctx, func(cfg aws.Config) error {
+		var calls int
+		var err error
+		f, calls, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
+		r.APICalls += calls
+		return err
+	})
+	r.APICalls += lease.Assumed()
+	var assumeErr *rootsession.AssumeError
+	if errors.As(err, &assumeErr) {
+		r.APICalls++
+		if ctx.Err() == nil {
+			if now, derr := lister.Describe(ctx, t.ID); derr == nil && now.Skip != "" {
+				r.Account, r.Status, r.Reason = now.Account, StatusSkipped, now.Skip+" (changed since the listing)"
+				return r
+			}
+		}
 	}
-	f, calls, err := rootcreds.Inspect(ctx, sess.Config, rootcreds.InspectOptions{UseSummary: true})
-	r.APICalls += calls
 	if err != nil {
 		return r.failed(ctx, err)
 	}

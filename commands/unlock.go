@@ -298,6 +298,9 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		if errors.Is(applyErr, unlock.ErrChanged) {
 			return applyErr
 		}
+		if errors.Is(applyErr, context.Canceled) {
+			return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %s is unchanged", st.Resource)}
+		}
 		return fmt.Errorf("unlocking %s: %s", st.Resource, errorText(applyErr))
 	}
 	if err := renderUnlock(deps.IO, in.Output, report); err != nil {

@@ -59,9 +59,18 @@ var ErrChanged = errors.New("the policy changed since it was shown")
 // reads the policy again and stops if it is no longer the one shown; writes
 // the backup and syncs it; makes the change; and reads the policy back to
 // verify it. The backup is written even when the change then fails, and
-// its path is in the result whenever it exists. A call once sent is let
-// finish even if ctx is cancelled.
+// its path is in the result whenever it exists. Once ctx is cancelled no
+// further step starts (the error wraps context.Canceled and nothing was
+// changed), but a call once sent is let finish, and so is the read-back of
+// a change that was sent.
 func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *string, backupDir, reason string, now time.Time) (Result, error) {
+	parent := ctx
+	interrupted := func() error {
+		if err := parent.Err(); err != nil {
+			return fmt.Errorf("interrupted; nothing was changed: %w", err)
+		}
+		return nil
+	}
 	ctx = context.WithoutCancel(ctx)
 	var res Result
 	err := lease.Do(ctx, func(cfg aws.Config) error {
@@ -74,12 +83,18 @@ func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *strin
 		}
 		return nil
 	})
+	if err == nil {
+		err = interrupted()
+	}
 	if err != nil {
 		return res, err
 	}
 	res.Backup, err = WriteBackup(backupDir, Backup{Resource: st.Resource, Policy: st.Policy, TakenAt: now, Reason: reason})
 	if err != nil {
 		return res, fmt.Errorf("%w; nothing was changed", err)
+	}
+	if err := interrupted(); err != nil {
+		return res, err
 	}
 	err = lease.Do(ctx, func(cfg aws.Config) error {
 		var err error
