@@ -135,6 +135,14 @@ func prepare(cmd *cli.Command, io *IOStreams) {
 			return nil
 		}
 	}
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+		cmd.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unknown command %q (run: %s --help)", c.Args().First(), strings.TrimSpace(c.Command.HelpName))
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
+	}
 	for _, sub := range cmd.Subcommands {
 		prepare(sub, io)
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/rootsession"
@@ -60,6 +63,9 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 		return err
 	}
 	defer env.Close()
+	if err := checkDelegate(ctx, env.AWS, setup, in.Delegate); err != nil {
+		return err
+	}
 	steps, err := setup.Plan(rootsession.EnableRequest{
 		CredentialsManagement: in.CredentialsManagement, RootSessions: in.RootSessions, Delegate: in.Delegate})
 	if errors.Is(err, rootsession.ErrNotManagement) {
@@ -90,6 +96,27 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 				i+1, st.Description, rootsession.Describe(err))
 		}
 		fmt.Fprintf(out, "done: %s\n", st.Description)
+	}
+	return nil
+}
+
+// checkDelegate refuses, before any change, a --delegate that cannot be
+// registered: the management account, or an account outside the
+// organization.
+func checkDelegate(ctx context.Context, cfg aws.Config, setup *rootsession.Setup, id string) error {
+	if id == "" || setup.CallerRole != rootsession.RoleManagement {
+		return nil // Plan explains a caller that is not the management account
+	}
+	if id == setup.ManagementAccount {
+		return usageErrorf("--delegate %s is the management account, which cannot be a delegated administrator: pass a member account", id)
+	}
+	_, err := organizations.NewFromConfig(cfg).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
+	var missing *orgtypes.AccountNotFoundException
+	if errors.As(err, &missing) {
+		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)
+	}
+	if err != nil {
+		return fmt.Errorf("checking --delegate %s: %s", id, rootsession.Describe(err))
 	}
 	return nil
 }

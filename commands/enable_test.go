@@ -107,7 +107,8 @@ func TestEnable(t *testing.T) {
 		{name: "a member account may not enable", args: []string{"--yes"}, caller: "666666666601", wantCode: ExitFailure,
 			wantOut: ""},
 		{name: "a malformed delegate", args: []string{"--delegate", "42", "--yes"}, wantCode: ExitUsage},
-		{name: "the management account cannot be delegate", args: []string{"--delegate", "111111111111", "--yes"}, wantCode: ExitFailure},
+		{name: "the management account cannot be delegate", args: []string{"--delegate", "111111111111", "--yes"}, wantCode: ExitUsage},
+		{name: "a delegate outside the organization", args: []string{"--delegate", "999999999999", "--yes"}, wantCode: ExitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,90 @@
+package commands
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// orgState is the emulator's whole organization, to compare before and
+// after a run.
+func orgState(t *testing.T, h *harness) string {
+	t.Helper()
+	b, err := json.Marshal(h.srv.Org())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBadInputChangesNothing feeds malformed values to the flags of
+// status, enable, delete, recovery and locks, and to the flags and
+// arguments every command shares: each gets exit 2, nothing on stdout, one
+// line on stderr naming the problem, and the emulator's organization is as
+// it was. (audit, unlock, credentials, exec, hook, account create,
+// activity, completion and sim serve have bad-input tables of their own.)
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 513)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "-o", "xml"}, `--output "xml"`},
+		{[]string{"status", "--region", "aws-global"}, "aws-global"},
+		{[]string{"status", "--bogus"}, "flag provided but not defined"},
+		{[]string{"enable", "--delegate", "1234"}, "12-digit"},
+		{[]string{"enable", "--delegate", "111111111111", "--yes"}, "is the management account"},
+		{[]string{"enable", "--delegate", "999999999999", "--yes"}, "not an account of organization"},
+		{[]string{"delete", "--yes"}, "--reason is required"},
+		{[]string{"delete", "--reason", "  ", "--yes"}, "--reason is required"},
+		{[]string{"delete", "--reason", long, "--yes"}, "513 characters"},
+		{[]string{"delete", "--reason", "a\nb", "--yes"}, "one line"},
+		{[]string{"delete", "--reason", "r", "--accounts", "12", "--yes"}, "want 12 digits"},
+		{[]string{"delete", "--reason", "r", "--accounts", "", "--yes"}, "--accounts is empty"},
+		{[]string{"delete", "--reason", "r", "--exclude", "abc", "--yes"}, "want 12 digits"},
+		{[]string{"delete", "--reason", "r", "--ou", "prod", "--yes"}, "ou-xxxx-xxxxxxxx"},
+		{[]string{"delete", "--reason", "r", "--ou", "ou-d3m0-nothere1", "--yes"}, "no such OU"},
+		{[]string{"delete", "--reason", "r", "--ou", "", "--yes"}, "--ou is empty"},
+		{[]string{"delete", "--reason", "r", "--tag", "team", "--yes"}, "KEY=VALUE"},
+		{[]string{"delete", "--reason", "r", "--accounts", "222222222201", "--ou", "ou-d3m0-prod0001", "--yes"}, "conflict"},
+		{[]string{"delete", "--reason", "r", "--concurrency", "0", "--yes"}, "--concurrency 0"},
+		{[]string{"delete", "--reason", "r", "--concurrency", "1001", "--yes"}, "--concurrency 1001"},
+		{[]string{"delete", "--reason", "r", "--concurrency", "many", "--yes"}, "invalid value"},
+		{[]string{"delete", "--reason", "r", "-o", "csv", "--yes"}, `--output "csv"`},
+		{[]string{"delete", "--reason", "r", "--passwords", "--yes"}, "flag provided but not defined"},
+		{[]string{"recovery", "--yes"}, "--reason is required"},
+		{[]string{"recovery", "--reason", "r", "--accounts", "1x2345678901", "--yes"}, "want 12 digits"},
+		{[]string{"recovery", "--reason", "r", "-o", "ndjson", "--yes"}, `--output "ndjson"`},
+		{[]string{"locks"}, "--reason is required"},
+		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-nothere1"}, "no such OU"},
+		{[]string{"locks", "--reason", "r", "--concurrency", "-3"}, "--concurrency -3"},
+		{[]string{"audits"}, `unknown command "audits"`},
+		{[]string{"unlock", "s4"}, `unknown command "s4" (run: rootctl unlock --help)`},
+		{[]string{"hook", "account-deleted"}, `unknown command "account-deleted"`},
+	} {
+		h := newHarness(t, demoOrg(t), fixtures.Options{})
+		before := orgState(t, h)
+		code, out, stderr := h.run(tc.args...)
+		if code != ExitUsage || out != "" && !strings.HasPrefix(out, "NAME:") || strings.Count(stderr, "\n") > 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", tc.args, code, out, stderr, tc.want)
+		}
+		if w := writeCalls(h.srv.Calls()); len(w) != 0 || orgState(t, h) != before {
+			t.Errorf("%q: the organization changed (%v)", tc.args, w)
+		}
+	}
+}
+
+// TestBadSimFlag: --sim with a file that is not there or not a fixture is
+// a usage error before anything starts.
+func TestBadSimFlag(t *testing.T) {
+	t.Parallel()
+	for _, sim := range []string{"--sim=/nonexistent/org.json", "--sim=synthetic:-4", "--sim=nosuchorg"} {
+		code, out, stderr := runReal("audit", sim)
+		if code != ExitUsage || out != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--sim") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", sim, code, out, stderr)
+		}
+	}
+}
