@@ -2,12 +2,14 @@ package commands
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -250,5 +252,53 @@ func TestUnlockCancelledMidChange(t *testing.T) {
 				t.Fatalf("%s: audit log line %q is not whole", tc.op, line)
 			}
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while rootctl writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) lines() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Count(b.buf.Bytes(), []byte("\n"))
+}
+
+// TestNDJSONStreams: with -o ndjson each account is written as it
+// finishes, so nothing holds the whole report: halfway through the run,
+// the lines of the accounts done are already out.
+func TestNDJSONStreams(t *testing.T) {
+	t.Parallel()
+	out := &lockedBuffer{}
+	var assumed atomic.Int32
+	var linesAtHalf atomic.Int32
+	h := newHarness(t, fixtures.Synthetic(60), fixtures.Options{OnCall: func(c fixtures.Call) {
+		if c.Operation == "AssumeRoot" && assumed.Add(1) == 30 {
+			linesAtHalf.Store(int32(out.lines()))
+		}
+	}})
+	var stderr bytes.Buffer
+	deps := h.deps(nil, &stderr)
+	deps.IO.Out = out
+	code := Run(context.Background(), []string{"rootctl", "audit", "-o", "ndjson", "--concurrency", "1"}, deps)
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// One account at a time: at the 30th AssumeRoot, the 29 accounts
+	// before it (and the skipped ones listed among them) are written.
+	if n := linesAtHalf.Load(); n < 29 {
+		t.Fatalf("%d lines written by the 30th AssumeRoot, want at least 29: the report is buffered", n)
+	}
+	if total := out.lines(); total != 61 {
+		t.Fatalf("%d lines in all, want 61 (60 members and the management account)", total)
 	}
 }
