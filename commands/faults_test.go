@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -255,35 +254,17 @@ func TestUnlockCancelledMidChange(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while rootctl writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) lines() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Count(b.buf.Bytes(), []byte("\n"))
-}
-
 // TestNDJSONStreams: with -o ndjson each account is written as it
 // finishes, so nothing holds the whole report: halfway through the run,
 // the lines of the accounts done are already out.
 func TestNDJSONStreams(t *testing.T) {
 	t.Parallel()
-	out := &lockedBuffer{}
+	out := &syncBuffer{}
 	var assumed atomic.Int32
 	var linesAtHalf atomic.Int32
 	h := newHarness(t, fixtures.Synthetic(60), fixtures.Options{OnCall: func(c fixtures.Call) {
 		if c.Operation == "AssumeRoot" && assumed.Add(1) == 30 {
-			linesAtHalf.Store(int32(out.lines()))
+			linesAtHalf.Store(int32(strings.Count(out.String(), "\n")))
 		}
 	}})
 	var stderr bytes.Buffer
@@ -298,7 +279,7 @@ func TestNDJSONStreams(t *testing.T) {
 	if n := linesAtHalf.Load(); n < 29 {
 		t.Fatalf("%d lines written by the 30th AssumeRoot, want at least 29: the report is buffered", n)
 	}
-	if total := out.lines(); total != 61 {
+	if total := strings.Count(out.String(), "\n"); total != 61 {
 		t.Fatalf("%d lines in all, want 61 (60 members and the management account)", total)
 	}
 }

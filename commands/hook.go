@@ -223,16 +223,7 @@ func startHookRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, root Root
 	if err := root.check(); err != nil {
 		return nil, nil, err
 	}
-	run, err := startRootRun(ctx, deps, awsOpts, root)
-	if err != nil {
-		return nil, nil, err
-	}
-	lister, err := run.lister(ctx)
-	if err != nil {
-		run.close()
-		return nil, nil, err
-	}
-	return run, lister, nil
+	return startOrgRun(ctx, deps, awsOpts, root)
 }
 
 func newHookReport(run *rootRun) *HookReport {

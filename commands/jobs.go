@@ -122,16 +122,7 @@ func (in jobInput) start(ctx context.Context, deps *Deps) (*rootRun, *orgscan.Li
 	if err := in.check(); err != nil {
 		return nil, nil, err
 	}
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
-	if err != nil {
-		return nil, nil, err
-	}
-	lister, err := run.lister(ctx)
-	if err != nil {
-		run.close()
-		return nil, nil, err
-	}
-	return run, lister, nil
+	return startOrgRun(ctx, deps, in.AWS, in.Root)
 }
 
 func (in jobInput) check() error {

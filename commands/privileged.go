@@ -129,6 +129,20 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 	return r, nil
 }
 
+// startOrgRun starts a root run and reads the organization.
+func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOptions) (*rootRun, *orgscan.Lister, error) {
+	run, err := startRootRun(ctx, deps, awsOpts, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	lister, err := run.lister(ctx)
+	if err != nil {
+		run.close()
+		return nil, nil, err
+	}
+	return run, lister, nil
+}
+
 // lister reads the organization for a multi-account command.
 func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
 	l, err := orgscan.NewLister(ctx, r.env.AWS)
