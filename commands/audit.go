@@ -215,7 +215,7 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 	var assumeErr *rootsession.AssumeError
 	if errors.As(err, &assumeErr) {
 		r.APICalls++
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !assumeErr.OrgWide() {
 			if now, derr := lister.Describe(ctx, t.ID); derr == nil && now.Skip != "" {
 				r.Account, r.Status, r.Reason = now.Account, StatusSkipped, now.Skip+" (changed since the listing)"
 				return r

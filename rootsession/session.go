@@ -120,6 +120,16 @@ func (e *AssumeError) Unwrap() error { return e.Err }
 // Code is the AWS error code, or "" when the call never got an answer.
 func (e *AssumeError) Code() string { return ErrorCode(e.Err) }
 
+// OrgWide reports whether the refusal comes from the organization's or
+// the caller's setup (a feature or trusted access off, a global endpoint,
+// expired caller credentials), so that every account gets the same answer
+// and looking at the one account says nothing more.
+func (e *AssumeError) OrgWide() bool {
+	msg, code := errorMessage(e.Err), ErrorCode(e.Err)
+	return strings.Contains(msg, "feature is not enabled") || strings.Contains(msg, "Service not enabled for AWS Organizations") ||
+		code == "InvalidAction" || code == "ExpiredToken" || code == "ExpiredTokenException"
+}
+
 // Hint names what fixes the refusal, from AWS's documented answers.
 func (e *AssumeError) Hint() string {
 	msg := errorMessage(e.Err)
