@@ -49,14 +49,7 @@ func benchmarkAudit(b *testing.B, n int, latency time.Duration, format string) {
 
 	for b.Loop() {
 		b.StopTimer()
-		srv := fixtures.New(org, fixtures.Options{Latency: latency})
-		if err := srv.Start("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
-		h := &harness{srv: srv, creds: srv.ManagementCredentials()}
-		var stderr bytes.Buffer
-		deps := h.deps(nil, &stderr)
-		deps.IO.Out, deps.IO.Quiet = io.Discard, true
+		srv, deps, stderr := benchEmulator(b, org, fixtures.Options{Latency: latency})
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
@@ -86,6 +79,20 @@ func benchmarkAudit(b *testing.B, n int, latency time.Duration, format string) {
 		b.ReportMetric(took.Seconds()/bound.Seconds(), "x-latency-bound")
 		b.StartTimer()
 	}
+}
+
+// benchEmulator starts an emulator of org and returns Deps for a quiet run
+// against it that discards the report.
+func benchEmulator(b *testing.B, org *fixtures.Org, opts fixtures.Options) (*fixtures.Server, *Deps, *bytes.Buffer) {
+	srv := fixtures.New(org, opts)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	h := &harness{srv: srv, creds: srv.ManagementCredentials()}
+	stderr := new(bytes.Buffer)
+	deps := h.deps(nil, stderr)
+	deps.IO.Out, deps.IO.Quiet = io.Discard, true
+	return srv, deps, stderr
 }
 
 // sampleHeap records the largest HeapAlloc seen until stop is called.
@@ -131,15 +138,8 @@ func benchmarkAuditThrottled(b *testing.B, n int, quota, rate float64) {
 	org := fixtures.Synthetic(n)
 	for b.Loop() {
 		b.StopTimer()
-		srv := fixtures.New(org, fixtures.Options{Latency: 20 * time.Millisecond,
+		srv, deps, stderr := benchEmulator(b, org, fixtures.Options{Latency: 20 * time.Millisecond,
 			Limits: map[string]fixtures.Limit{"sts:AssumeRoot": {Rate: quota, Burst: int(quota / 10)}}})
-		if err := srv.Start("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
-		h := &harness{srv: srv, creds: srv.ManagementCredentials()}
-		var stderr bytes.Buffer
-		deps := h.deps(nil, &stderr)
-		deps.IO.Out, deps.IO.Quiet = io.Discard, true
 		b.StartTimer()
 
 		begin := time.Now()
