@@ -164,13 +164,13 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	case errors.Is(err, provision.ErrTimeout):
 		report.Status = HookTimeout
 		report.Error = fmt.Sprintf("the account creation is still %s after %v (follow it with: aws organizations describe-create-account-status --create-account-request-id %s)", created.State, in.Timeout, created.RequestID)
-		return finishCreate(deps.IO, in.Output, report)
+		return finishHook(deps.IO, in.Output, report)
 	case err != nil:
 		report.fail(ctx, err)
-		return finishCreate(deps.IO, in.Output, report)
+		return finishHook(deps.IO, in.Output, report)
 	case created.State != provision.Succeeded:
 		report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
-		return finishCreate(deps.IO, in.Output, report)
+		return finishHook(deps.IO, in.Output, report)
 	}
 	run.io.Infof("Created account %s.\n", created.AccountID)
 	report.Account.ID = created.AccountID
@@ -181,21 +181,12 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		}
 		if err != nil {
 			report.Status, report.ErrorCode, report.Error = HookError, rootsession.ErrorCode(err), "moving the account to "+in.OU+": "+errorText(err)
-			return finishCreate(deps.IO, in.Output, report)
+			return finishHook(deps.IO, in.Output, report)
 		}
 		report.Moved = in.OU
 	}
 	postCheck(ctx, waitCtx, run, lister, report, created.AccountID, in.Remediate)
-	return finishCreate(deps.IO, in.Output, report)
-}
-
-// finishCreate is finishHook for a report whose account may not exist.
-func finishCreate(io *IOStreams, format string, r *HookReport) error {
-	err := finishHook(io, format, r)
-	if r.Status == HookTimeout && r.Account.ID == "" {
-		return &exitError{code: ExitTimeout, err: errors.New(r.Error)}
-	}
-	return err
+	return finishHook(deps.IO, in.Output, report)
 }
 
 func creationHint(c provision.Creation) string {

@@ -346,6 +346,9 @@ func hookExit(r *HookReport) error {
 	case HookRootCredentials:
 		return &exitError{code: ExitFindings, err: fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)}
 	case HookTimeout:
+		if r.Account.ID == "" { // still being created: r.Error names the request to follow
+			return &exitError{code: ExitTimeout, err: errors.New(r.Error)}
+		}
 		return &exitError{code: ExitTimeout, err: fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)}
 	case HookNotProvisioned:
 		return &exitError{code: ExitNotProvisioned, err: errors.New(r.Error)}
