@@ -203,15 +203,8 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 		return r
 	}
 	lease := assumer.Lease(t.ID, rootsession.Audit)
-	var f *rootcreds.Findings
-	err := lease.Do(ctx, func(cfg aws.Config) error {
-		var calls int
-		var err error
-		f, calls, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
-		r.APICalls += calls
-		return err
-	})
-	r.APICalls += lease.Assumed()
+	f, calls, err := auditRoot(ctx, lease)
+	r.APICalls = calls + lease.Assumed()
 	var assumeErr *rootsession.AssumeError
 	if errors.As(err, &assumeErr) {
 		r.APICalls++
@@ -225,12 +218,31 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 	if err != nil {
 		return r.failed(ctx, err)
 	}
-	r.Findings = f
-	r.Status = StatusCompliant
-	if !f.Empty() {
-		r.Status = StatusRootCredentials
-	}
+	r.Findings, r.Status = f, rootStatus(f)
 	return r
+}
+
+// auditRoot reads the root user's credentials in the lease's session,
+// assuming once more should the session expire mid-audit; calls counts
+// the IAM calls made.
+func auditRoot(ctx context.Context, lease *rootsession.Lease) (f *rootcreds.Findings, calls int, err error) {
+	err = lease.Do(ctx, func(cfg aws.Config) error {
+		var n int
+		var err error
+		f, n, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
+		calls += n
+		return err
+	})
+	return f, calls, err
+}
+
+// rootStatus is compliant for a root user with no credential, else
+// root_credentials.
+func rootStatus(f *rootcreds.Findings) string {
+	if f.Empty() {
+		return StatusCompliant
+	}
+	return StatusRootCredentials
 }
 
 func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/orgscan"
@@ -20,12 +19,12 @@ import (
 
 // Verdicts of the post-provisioning check (HookReport.Status).
 const (
-	HookCompliant         = "compliant"          // the account ends with no root credentials
-	HookRootCredentials   = "root_credentials"   // found and left (no --remediate)
-	HookRemediationFailed = "remediation_failed" // --remediate could not remove them all
-	HookError             = "error"              // the root user could not be audited
-	HookTimeout           = "timeout"            // not created or not ACTIVE within --timeout
-	HookNotProvisioned    = "not_provisioned"    // creation failed, or the account is suspended or closing
+	HookCompliant         = StatusCompliant       // the account ends with no root credentials
+	HookRootCredentials   = StatusRootCredentials // found and left (no --remediate)
+	HookRemediationFailed = "remediation_failed"  // --remediate could not remove them all
+	HookError             = StatusError           // the root user could not be audited
+	HookTimeout           = "timeout"             // not created or not ACTIVE within --timeout
+	HookNotProvisioned    = "not_provisioned"     // creation failed, or the account is suspended or closing
 	HookInterrupted       = "interrupted"
 )
 
@@ -306,22 +305,13 @@ func nonEmptyOr(s, alt string) string {
 	return alt
 }
 
-// inspectRoot audits the root user in the lease's session.
+// inspectRoot audits the root user in the lease's session, as audit does.
 func inspectRoot(ctx context.Context, lease *rootsession.Lease) (*RootState, error) {
-	var f *rootcreds.Findings
-	err := lease.Do(ctx, func(cfg aws.Config) error {
-		var err error
-		f, _, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
-		return err
-	})
+	f, _, err := auditRoot(ctx, lease)
 	if err != nil {
 		return nil, err
 	}
-	s := &RootState{Status: HookCompliant, Findings: f}
-	if !f.Empty() {
-		s.Status = HookRootCredentials
-	}
-	return s, nil
+	return &RootState{Status: rootStatus(f), Findings: f}, nil
 }
 
 // fail records why the check could not finish.
