@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -110,13 +110,12 @@ func checkDelegate(ctx context.Context, cfg aws.Config, setup *rootsession.Setup
 	if id == setup.ManagementAccount {
 		return usageErrorf("--delegate %s is the management account, which cannot be a delegated administrator: pass a member account", id)
 	}
-	_, err := organizations.NewFromConfig(cfg).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
-	var missing *orgtypes.AccountNotFoundException
-	if errors.As(err, &missing) {
-		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)
-	}
+	member, err := orgscan.IsMember(ctx, organizations.NewFromConfig(cfg), id)
 	if err != nil {
 		return fmt.Errorf("checking --delegate %s: %s", id, rootsession.Describe(err))
+	}
+	if !member {
+		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)
 	}
 	return nil
 }

@@ -146,18 +146,17 @@ func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]b
 			continue
 		}
 		seen[id] = true
-		out, err := l.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
-		var missing *orgtypes.AccountNotFoundException
-		if errors.As(err, &missing) {
+		a, err := describeAccount(ctx, l.org, id)
+		if errors.Is(err, ErrNotMember) {
 			if err := fn(Target{Account: Account{ID: id}, Skip: "not an account of organization " + l.Org.ID}); err != nil {
 				return err
 			}
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("DescribeAccount %s: %w", id, err)
+			return err
 		}
-		if err := emit(*out.Account); err != nil {
+		if err := emit(a); err != nil {
 			return err
 		}
 	}
@@ -246,15 +245,38 @@ var ErrNotMember = errors.New("not an account of this organization")
 // Describe reads one account (DescribeAccount) and says, like Each, whether
 // AssumeRoot can target it.
 func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
-	out, err := l.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
-	var missing *orgtypes.AccountNotFoundException
-	if errors.As(err, &missing) {
-		return Target{}, fmt.Errorf("account %s: %w %s", id, ErrNotMember, l.Org.ID)
+	a, err := describeAccount(ctx, l.org, id)
+	if errors.Is(err, ErrNotMember) {
+		return Target{}, fmt.Errorf("%w %s", err, l.Org.ID)
 	}
 	if err != nil {
-		return Target{}, fmt.Errorf("DescribeAccount %s: %w", id, err)
+		return Target{}, err
 	}
-	return l.classify(toAccount(*out.Account)), nil
+	return l.classify(toAccount(a)), nil
+}
+
+// IsMember reports whether id is an account of the organization c's
+// caller reads (DescribeAccount).
+func IsMember(ctx context.Context, c *organizations.Client, id string) (bool, error) {
+	_, err := describeAccount(ctx, c, id)
+	if errors.Is(err, ErrNotMember) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// describeAccount reads one account; the error wraps ErrNotMember when the
+// organization has no account with that ID.
+func describeAccount(ctx context.Context, c *organizations.Client, id string) (orgtypes.Account, error) {
+	out, err := c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
+	var missing *orgtypes.AccountNotFoundException
+	if errors.As(err, &missing) {
+		return orgtypes.Account{}, fmt.Errorf("account %s: %w", id, ErrNotMember)
+	}
+	if err != nil {
+		return orgtypes.Account{}, fmt.Errorf("DescribeAccount %s: %w", id, err)
+	}
+	return *out.Account, nil
 }
 
 // CheckParent returns ErrUnknownOU when id is neither an OU nor a root of
