@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -99,6 +100,9 @@ func awsOptions(c *cli.Context) AWSOptions {
 func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 	if opts.Sim != "" {
 		return startSim(opts, io)
+	}
+	if u, err := url.Parse(opts.EndpointURL); opts.EndpointURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return nil, usageErrorf("--endpoint-url %q: want an http or https URL, such as https://sts.eu-west-1.amazonaws.com", opts.EndpointURL)
 	}
 	var load []func(*config.LoadOptions) error
 	if opts.Profile != "" {

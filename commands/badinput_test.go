@@ -2,6 +2,8 @@ package commands
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,6 +30,12 @@ func orgState(t *testing.T, h *harness) string {
 func TestBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", 513)
+	// A file where a directory must be: neither the audit log nor a backup
+	// can be written under it.
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -55,6 +63,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"delete", "--reason", "r", "--concurrency", "many", "--yes"}, "invalid value"},
 		{[]string{"delete", "--reason", "r", "-o", "csv", "--yes"}, `--output "csv"`},
 		{[]string{"delete", "--reason", "r", "--passwords", "--yes"}, "flag provided but not defined"},
+		{[]string{"delete", "--reason", "r", "--audit-log", filepath.Join(notDir, "audit.log"), "--yes"}, "pass --audit-log FILE"},
+		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--backup-dir", filepath.Join(notDir, "b"), "--yes"}, "pass --backup-dir DIR"},
 		{[]string{"recovery", "--yes"}, "--reason is required"},
 		{[]string{"recovery", "--reason", "r", "--accounts", "1x2345678901", "--yes"}, "want 12 digits"},
 		{[]string{"recovery", "--reason", "r", "-o", "ndjson", "--yes"}, `--output "ndjson"`},
@@ -71,20 +81,29 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if code != ExitUsage || out != "" && !strings.HasPrefix(out, "NAME:") || strings.Count(stderr, "\n") > 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", tc.args, code, out, stderr, tc.want)
 		}
+		for _, c := range h.srv.Calls() {
+			if c.Operation == "AssumeRoot" {
+				t.Errorf("%q: AssumeRoot was called", tc.args)
+			}
+		}
 		if w := writeCalls(h.srv.Calls()); len(w) != 0 || orgState(t, h) != before {
 			t.Errorf("%q: the organization changed (%v)", tc.args, w)
 		}
 	}
 }
 
-// TestBadSimFlag: --sim with a file that is not there or not a fixture is
-// a usage error before anything starts.
-func TestBadSimFlag(t *testing.T) {
+// TestBadAWSFlags: --sim with a file that is not there or not a fixture,
+// and an --endpoint-url that is no URL, are usage errors before anything
+// starts or is sent.
+func TestBadAWSFlags(t *testing.T) {
 	t.Parallel()
-	for _, sim := range []string{"--sim=/nonexistent/org.json", "--sim=synthetic:-4", "--sim=nosuchorg"} {
-		code, out, stderr := runReal("audit", sim)
-		if code != ExitUsage || out != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--sim") {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q", sim, code, out, stderr)
+	for _, args := range [][]string{
+		{"--sim=/nonexistent/org.json"}, {"--sim=synthetic:-4"}, {"--sim=nosuchorg"},
+		{"--endpoint-url", "ht!tp://x"}, {"--endpoint-url", "localhost:4566"}, {"--endpoint-url", "ftp://example.com"},
+	} {
+		code, out, stderr := runReal(append([]string{"audit"}, args...)...)
+		if code != ExitUsage || out != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, strings.SplitN(args[0], "=", 2)[0]) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
 		}
 	}
 }

@@ -112,7 +112,7 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 	log, err := auditlog.Open(path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
 	if err != nil {
 		env.Close()
-		return nil, fmt.Errorf("%w (pass --audit-log FILE)", err)
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%w (pass --audit-log FILE)", err)}
 	}
 	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
 	r.assumer = rootsession.NewAssumer(env.AWS)

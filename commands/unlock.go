@@ -231,6 +231,9 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		}
 		backupDir = filepath.Join(state, "backups")
 	}
+	if err := unlock.CheckBackupDir(backupDir); err != nil {
+		return usageErrorf("%v, so nothing was asked of AWS (pass --backup-dir DIR)", err)
+	}
 	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err

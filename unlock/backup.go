@@ -24,6 +24,21 @@ type Backup struct {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
+// CheckBackupDir creates dir if need be (0700) and proves a backup can be
+// written there, so that an unwritable directory is found before any
+// session is asked for, not just before the change.
+func CheckBackupDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the backup directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".check-*.tmp")
+	if err != nil {
+		return fmt.Errorf("the backup directory is not writable: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // WriteBackup writes b to a new file in dir (created 0700) and returns its
 // path. The file is private (0600), and complete or absent: it is written
 // to a temporary name, synced, renamed, and the directory synced, all
