@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -118,6 +119,10 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 		o.TokenProvider = mfaPrompt(io, aws.ToString(o.SerialNumber))
 	}))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	var noProfile config.SharedConfigProfileNotExistError
+	if errors.As(err, &noProfile) {
+		return nil, usageErrorf("--profile %s: no such profile in the AWS config (list them with: aws configure list-profiles)", noProfile.Profile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w (check --profile and ~/.aws/config)", err)
 	}

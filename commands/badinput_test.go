@@ -99,6 +99,7 @@ func TestBadAWSFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--sim=/nonexistent/org.json"}, {"--sim=synthetic:-4"}, {"--sim=nosuchorg"},
+		{"--profile", "rootctl-test-no-such-profile"},
 		{"--endpoint-url", "ht!tp://x"}, {"--endpoint-url", "localhost:4566"}, {"--endpoint-url", "ftp://example.com"},
 	} {
 		code, out, stderr := runReal(append([]string{"audit"}, args...)...)
