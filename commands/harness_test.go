@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -48,21 +49,27 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
 	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY, OutTTY: h.outTTY, NoColor: h.noColor}
-	return &Deps{IO: io, StateDir: h.state, LoadAWS: func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
+	return &Deps{IO: io, StateDir: h.state, LoadAWS: loadStatic(h.srv.URL(), h.creds, h.srv.Now)}
+}
+
+// loadStatic is a Deps.LoadAWS that reaches the emulator at endpoint with
+// creds (us-east-1 unless --region says otherwise), on the clock now.
+func loadStatic(endpoint string, creds fixtures.Credentials, now func() time.Time) func(context.Context, AWSOptions, *IOStreams) (*Env, error) {
+	return func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 		region := opts.Region
 		if region == "" {
 			region = "us-east-1"
 		}
 		cfg := aws.Config{
 			Region:       region,
-			Credentials:  credentials.NewStaticCredentialsProvider(h.creds.AccessKeyID, h.creds.SecretAccessKey, ""),
-			BaseEndpoint: aws.String(h.srv.URL()),
+			Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+			BaseEndpoint: aws.String(endpoint),
 		}
 		if err := finishConfig(&cfg); err != nil {
 			return nil, err
 		}
-		return &Env{IO: io, AWS: cfg, Now: h.srv.Now}, nil
-	}}
+		return &Env{IO: io, AWS: cfg, Now: now}, nil
+	}
 }
 
 // run runs rootctl with args and returns its exit code and output.

@@ -1,0 +1,107 @@
+package commands
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// TestAuditAgainstSimServeProcess audits `rootctl sim serve` running in a
+// process of its own, as the benchmarks do: every account comes out as the
+// synthetic organization has it, and the API calls the report counts are
+// the requests that went over the wire.
+func TestAuditAgainstSimServeProcess(t *testing.T) {
+	t.Parallel()
+	const n = 45
+	org := fixtures.Synthetic(n)
+	sim := startSimProcess(t, "--accounts", "45")
+	var out bytes.Buffer
+	deps := &Deps{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard, Quiet: true},
+		LoadAWS: loadStatic(sim.endpoint, sim.creds, time.Now)}
+	trips := timeRoundTrips(deps)
+
+	err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: 8}, deps)
+	if exitCode(err) != ExitFindings {
+		t.Fatalf("audit: %v, want exit %d", err, ExitFindings)
+	}
+
+	want := map[string]string{}
+	audited := 0
+	for i, a := range org.Accounts {
+		switch {
+		case i == 0 || a.State != fixtures.StateActive:
+			want[a.ID] = StatusSkipped
+		case a.Root.Empty():
+			want[a.ID] = StatusCompliant
+		default:
+			want[a.ID] = StatusRootCredentials
+		}
+		if want[a.ID] != StatusSkipped {
+			audited++
+		}
+	}
+	got := map[string]string{}
+	reported := 0
+	lines := bufio.NewScanner(&out)
+	for lines.Scan() {
+		var r AccountResult
+		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", lines.Text(), err)
+		}
+		got[r.ID] = r.Status
+		reported += r.APICalls
+	}
+	for id, status := range want {
+		if got[id] != status {
+			t.Errorf("account %s: %q, want %q", id, got[id], status)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d accounts reported, want %d", len(got), len(want))
+	}
+	if sent := trips.calls("sts") + trips.calls("iam"); sent != reported {
+		t.Errorf("%d STS and IAM requests sent, the report counts %d", sent, reported)
+	}
+	if got := trips.calls("sts"); got != audited {
+		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited", got, audited)
+	}
+	// DescribeOrganization, then 46 accounts in pages of 20.
+	if got := trips.calls("organizations"); got != 4 {
+		t.Errorf("%d Organizations requests, want 4", got)
+	}
+	if trips.mean() <= 0 {
+		t.Errorf("mean round trip %v, want it timed", trips.mean())
+	}
+}
+
+func TestParseCPUTimes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		line string
+		want cpuTimes
+	}{
+		{"cpu  100 5 50 800 10 1 2 32 7 0", cpuTimes{total: 1000, steal: 32}},
+		{"cpu  100 5 50 800 10 1 2 32", cpuTimes{total: 1000, steal: 32}},
+		{"cpu  100 5 50 800", cpuTimes{}},
+		{"cpu0 100 5 50 800 10 1 2 32 7 0", cpuTimes{}},
+		{"", cpuTimes{}},
+	} {
+		if got := parseCPUTimes(tc.line); got != tc.want {
+			t.Errorf("parseCPUTimes(%q) = %+v, want %+v", tc.line, got, tc.want)
+		}
+	}
+	before, after := cpuTimes{total: 1000, steal: 30}, cpuTimes{total: 1400, steal: 130}
+	if got := after.stolenSince(before); got != 0.25 {
+		t.Errorf("stolenSince = %v, want 0.25", got)
+	}
+	if got := before.stolenSince(before); got != 0 {
+		t.Errorf("stolenSince with no time passed = %v, want 0", got)
+	}
+}
