@@ -12,10 +12,11 @@ import (
 
 // DefaultConcurrency is how many accounts are worked on at once unless told
 // otherwise. ListAccounts yields at most 8 pages of 20 accounts a second
-// (its published quota), 160 accounts/s; an audit takes about four round
-// trips per account, so some 40 accounts in flight keep up with the listing
-// at 250 ms per account, and 64 leave headroom without pushing AssumeRoot
-// near the STS request-rate limit of the management account.
+// (its published quota), 160 accounts/s; an audit takes 2 to 4 round trips
+// per account (2.5 on average), so at some 100 ms a round trip 40 accounts
+// in flight keep up with the listing, and 64 leave headroom for slower
+// round trips without pushing AssumeRoot near the STS request-rate limit of
+// the management account.
 const DefaultConcurrency = 64
 
 // FanOut runs work for every target that list emits, with at most
