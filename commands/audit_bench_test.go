@@ -79,11 +79,11 @@ func benchmarkAuditSizes(b *testing.B, n int) {
 // rootctl saw (round-trip-ms), which shows how much the machine added to
 // the emulator's 20 ms.
 //
-// The emulator runs in a process of its own, as AWS does: sharing one Go
-// scheduler on two cores, the emulator's 20 ms waits came out 24 ms on
-// average (the waits' timers fire only when a P is free), which charged
-// rootctl for the emulator's lateness; apart, they come out 20.5 ms. Peak
-// heap is so rootctl's alone.
+// The emulator runs in a process of its own, as AWS does. Sharing one Go
+// scheduler with rootctl on two cores, its 20 ms waits came out 24 ms on
+// average (21.3 ms with GOMAXPROCS=4: their timers waited for a free P),
+// which charged rootctl for the emulator's lateness; apart, rootctl sees
+// round trips of about 22 ms. Peak heap is so rootctl's alone.
 //
 //	go test -run XXX -bench 'Audit(1000|10000)$' -benchtime 1x ./commands
 func benchmarkAudit(b *testing.B, n, concurrency int, format string) {
