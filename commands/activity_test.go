@@ -2,7 +2,6 @@ package commands
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -11,15 +10,6 @@ import (
 	"github.com/rootctl/rootctl/activity"
 	"github.com/rootctl/rootctl/fixtures"
 )
-
-func parseActivity(t *testing.T, out string) ActivityReport {
-	t.Helper()
-	var r ActivityReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("activity output is not JSON: %v\n%s", err, out)
-	}
-	return r
-}
 
 // TestActivityShowsWhatRootctlDid runs audits and an unlock, then reads
 // them back with activity: every AssumeRoot the audit log recorded, with
@@ -38,7 +28,7 @@ func TestActivityShowsWhatRootctlDid(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("activity exit %d: %s", code, stderr)
 	}
-	r := parseActivity(t, out)
+	r := parseJSON[ActivityReport](t, out)
 
 	var got []string
 	for _, e := range r.Events {
@@ -105,13 +95,13 @@ func TestActivityShowsWhatRootctlDid(t *testing.T) {
 		{[]string{"--since", "1h"}, 7},
 	} {
 		code, out, stderr := h.run(append([]string{"activity", "-o", "json"}, tc.args...)...)
-		if r := parseActivity(t, out); code != ExitOK || len(r.Events) != tc.want {
+		if r := parseJSON[ActivityReport](t, out); code != ExitOK || len(r.Events) != tc.want {
 			t.Errorf("%v: exit %d, %d events, want %d: %s", tc.args, code, len(r.Events), tc.want, stderr)
 		}
 	}
 	// Two hours later, the last hour holds nothing.
 	h.srv.Advance(2 * time.Hour)
-	if _, out, _ := h.run("activity", "--since", "1h", "-o", "json"); len(parseActivity(t, out).Events) != 0 {
+	if _, out, _ := h.run("activity", "--since", "1h", "-o", "json"); len(parseJSON[ActivityReport](t, out).Events) != 0 {
 		t.Fatalf("--since 1h two hours later: %s", out)
 	}
 

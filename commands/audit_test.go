@@ -44,15 +44,6 @@ func brief(r AccountResult) string {
 	return strings.Join(parts, "; ")
 }
 
-func parseReport(t *testing.T, out string) AuditReport {
-	t.Helper()
-	var r AuditReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("audit -o json is not JSON: %v\n%s", err, out)
-	}
-	return r
-}
-
 func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{PageSize: 4})
@@ -60,7 +51,7 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want 3; stderr: %s", code, stderr)
 	}
-	r := parseReport(t, out)
+	r := parseJSON[AuditReport](t, out)
 	want := map[string]string{
 		"111111111111": "skipped: management account (AssumeRoot cannot target it)",
 		"222222222201": "compliant",
@@ -159,7 +150,7 @@ func TestAuditSelection(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			var got []string
-			for _, a := range parseReport(t, out).Accounts {
+			for _, a := range parseJSON[AuditReport](t, out).Accounts {
 				got = append(got, a.ID)
 			}
 			if !slices.Equal(got, tt.want) {
@@ -242,7 +233,7 @@ func TestOneAccountsErrorDoesNotLoseTheOthers(t *testing.T) {
 	if code != ExitPartial {
 		t.Fatalf("exit %d, want 4", code)
 	}
-	r := parseReport(t, out)
+	r := parseJSON[AuditReport](t, out)
 	got := map[string]string{}
 	for _, a := range r.Accounts {
 		got[a.ID] = a.Status
@@ -341,7 +332,7 @@ func TestProgressGoesToATerminalStderrOnly(t *testing.T) {
 	h := newHarness(t, demoOrg(t), fixtures.Options{Latency: 60 * time.Millisecond})
 	h.errTTY = true
 	_, out, stderr := h.run("audit", "-o", "json", "--ou", "ou-d3m0-prod0001", "--concurrency", "1")
-	parseReport(t, out) // stdout stays pure JSON
+	parseJSON[AuditReport](t, out) // stdout stays pure JSON
 	if !strings.Contains(stderr, "audited ") || !strings.HasSuffix(stderr, "\r\033[K") {
 		t.Fatalf("terminal stderr = %q, want progress lines, cleared at the end", stderr)
 	}

@@ -69,10 +69,7 @@ func TestDeleteEverythingInOrder(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r JobReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	r := parseJSON[JobReport](t, out)
 	if len(r.Accounts) != 2 || r.Accounts[0].Status != JobNothing || r.Accounts[1].Status != JobDone {
 		t.Fatalf("accounts: %+v", r.Accounts)
 	}
@@ -246,10 +243,7 @@ func TestDeleteCancelledMidRun(t *testing.T) {
 	if code != ExitCancelled {
 		t.Fatalf("exit %d, want 130: %s", code, stderr)
 	}
-	var r JobReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	r := parseJSON[JobReport](t, out)
 	var got []string
 	for _, a := range r.Accounts[0].Actions {
 		got = append(got, a.Kind+" "+a.Outcome)
@@ -274,10 +268,7 @@ func TestRecovery(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r JobReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
+	r := parseJSON[JobReport](t, out)
 	got := map[string]string{}
 	for _, a := range r.Accounts {
 		got[a.ID] = a.Status + ": " + a.Reason

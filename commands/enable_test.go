@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -45,10 +44,7 @@ func TestStatus(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			var r StatusReport
-			if err := json.Unmarshal([]byte(out), &r); err != nil {
-				t.Fatal(err)
-			}
+			r := parseJSON[StatusReport](t, out)
 			var missing []string
 			for _, f := range r.Missing {
 				missing = append(missing, f.Command)

@@ -50,7 +50,7 @@ func TestAuditUnderAThrottlingStorm(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("fault-free audit: exit %d: %s", code, stderr)
 	}
-	want := parseReport(t, out)
+	want := parseJSON[AuditReport](t, out)
 
 	storm := newHarness(t, org.Clone(), fixtures.Options{
 		Limits: stormLimits(100), ErrorRate: 0.1, Jitter: 5 * time.Millisecond, Seed: 42,
@@ -63,7 +63,7 @@ func TestAuditUnderAThrottlingStorm(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("audit under faults: exit %d, want 3: %s", code, stderr)
 	}
-	got := parseReport(t, out)
+	got := parseJSON[AuditReport](t, out)
 	if !maps.Equal(briefs(got), briefs(want)) || len(got.Accounts) != len(want.Accounts) {
 		for id, b := range briefs(want) {
 			if briefs(got)[id] != b {
@@ -119,7 +119,7 @@ func TestAuditAccountsThatFailInDifferentWays(t *testing.T) {
 	if code != ExitPartial {
 		t.Fatalf("exit %d, want 4: %s", code, stderr)
 	}
-	r := parseReport(t, out)
+	r := parseJSON[AuditReport](t, out)
 	got := briefs(r)
 	if got["222222222202"] != "error: AccessDenied" {
 		t.Errorf("denied account: %q", got["222222222202"])
@@ -155,7 +155,7 @@ func TestAuditAccountsThatFailInDifferentWays(t *testing.T) {
 	// Every other account: as in the fault-free demo audit.
 	clean := newHarness(t, demoOrg(t), fixtures.Options{})
 	_, cleanOut, _ := clean.run("audit", "-o", "json")
-	for id, b := range briefs(parseReport(t, cleanOut)) {
+	for id, b := range briefs(parseJSON[AuditReport](t, cleanOut)) {
 		if id != "222222222202" && id != "333333333303" && got[id] != b {
 			t.Errorf("account %s: %q, fault-free %q", id, got[id], b)
 		}
@@ -182,7 +182,7 @@ func TestAuditCancelledMidRun(t *testing.T) {
 		}
 		var results []AccountResult
 		if format == "json" {
-			results = parseReport(t, out).Accounts
+			results = parseJSON[AuditReport](t, out).Accounts
 		} else {
 			sc := bufio.NewScanner(strings.NewReader(out))
 			for sc.Scan() {

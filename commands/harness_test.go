@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,15 @@ func writeCalls(calls []fixtures.Call) []string {
 		}
 	}
 	return out
+}
+
+// parseJSON decodes a command's output, which must be one JSON document
+// of T.
+func parseJSON[T any](t *testing.T, out string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("output is not one JSON document of %T: %v\n%s", v, err, out)
+	}
+	return v
 }

@@ -15,15 +15,6 @@ import (
 	"github.com/rootctl/rootctl/rootcreds"
 )
 
-func parseHook(t *testing.T, out string) HookReport {
-	t.Helper()
-	var r HookReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("hook output is not one JSON document: %v\n%s", err, out)
-	}
-	return r
-}
-
 // callsOf lists "service:Operation" of the calls made, in order.
 func callsOf(calls []fixtures.Call) []string {
 	var out []string
@@ -63,7 +54,7 @@ func TestHookCompliantAccount(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d, want 0: %s", code, stderr)
 	}
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if r.Status != HookCompliant || r.Found == nil || r.Found.Status != HookCompliant || r.Final == nil || len(r.Actions) != 0 {
 		t.Fatalf("report = %+v", r)
 	}
@@ -87,7 +78,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 	if code != ExitFindings || !strings.Contains(stderr, "--remediate") {
 		t.Fatalf("exit %d, want 3 naming --remediate: %s", code, stderr)
 	}
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if r.Status != HookRootCredentials || r.Found.Password == nil || len(r.Found.MFADevices) != 1 || r.Final.Password == nil || len(r.Actions) != 0 {
 		t.Fatalf("report = %+v", r)
 	}
@@ -101,7 +92,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("--remediate exit %d: %s", code, stderr)
 	}
-	r = parseHook(t, out)
+	r = parseJSON[HookReport](t, out)
 	var outcomes []string
 	for _, a := range r.Actions {
 		outcomes = append(outcomes, a.Item.Kind+" "+a.Outcome)
@@ -131,7 +122,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 	// Safe twice: nothing left to do.
 	h.srv.ResetCalls()
 	code, out, _ = h.run("hook", "account-created", "--account-id", "333333333302", "--remediate")
-	if r := parseHook(t, out); code != ExitOK || r.Status != HookCompliant || len(r.Actions) != 0 || len(writeCalls(h.srv.Calls())) != 0 {
+	if r := parseJSON[HookReport](t, out); code != ExitOK || r.Status != HookCompliant || len(r.Actions) != 0 || len(writeCalls(h.srv.Calls())) != 0 {
 		t.Fatalf("second run: exit %d, report %+v", code, r)
 	}
 }
@@ -140,7 +131,7 @@ func TestHookRemediationThatFails(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{OpFaults: map[string]string{"iam:DeleteLoginProfile": "AccessDenied"}})
 	code, out, _ := h.run("hook", "account-created", "--account-id", "333333333302", "--remediate")
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if code != ExitPartial || r.Status != HookRemediationFailed || r.Final == nil || r.Final.Password == nil || r.ErrorCode != "AccessDenied" {
 		t.Fatalf("exit %d, report %+v", code, r)
 	}
@@ -178,7 +169,7 @@ func TestHookEventFromStdinWaitsForActive(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		r := parseHook(t, out)
+		r := parseJSON[HookReport](t, out)
 		if r.Status != HookCompliant || r.Creation == nil || r.Creation.RequestID != "car-3fbd74c0f2fa11ed8b6e0a41b5dcf48f" || r.Account.Name != "vended" {
 			t.Fatalf("report = %+v", r)
 		}
@@ -205,7 +196,7 @@ func TestHookAccountNeverActiveTimesOut(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the timeout of 700ms took %v", took)
 	}
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if r.Status != HookTimeout || r.Found != nil || r.Final != nil {
 		t.Fatalf("report = %+v", r)
 	}
@@ -230,7 +221,7 @@ func TestHookAccountNotProvisioned(t *testing.T) {
 	} {
 		h.stdin = tc.stdin
 		code, out, stderr := h.run(append([]string{"hook", "account-created"}, tc.args...)...)
-		r := parseHook(t, out)
+		r := parseJSON[HookReport](t, out)
 		if code != ExitNotProvisioned || r.Status != HookNotProvisioned || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, status %s, stderr %q", tc.name, code, r.Status, stderr)
 		}
@@ -294,7 +285,7 @@ func TestAccountCreate(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if r.Status != HookCompliant || r.Creation == nil || r.Creation.State != "SUCCEEDED" || r.Moved != "ou-d3m0-prod0001" || r.Account.State != "ACTIVE" {
 		t.Fatalf("report = %+v", r)
 	}
@@ -337,7 +328,7 @@ func TestAccountCreateTimesOut(t *testing.T) {
 	} {
 		h := newHarness(t, demoOrg(t), tc.opts)
 		code, out, stderr := h.run("account", "create", "--name", "slow", "--email", "aws+slow@example.com", "--timeout", "600ms", "-o", "json")
-		if r := parseHook(t, out); code != ExitTimeout || r.Status != HookTimeout || !strings.Contains(stderr, tc.want) {
+		if r := parseJSON[HookReport](t, out); code != ExitTimeout || r.Status != HookTimeout || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, report %+v, stderr %q", tc.name, code, r, stderr)
 		}
 	}
@@ -401,7 +392,7 @@ func TestAccountCreateRemediates(t *testing.T) {
 		})
 	}})
 	code, out, stderr := h.run("account", "create", "--name", "legacy-vended", "--email", "aws+legacy@example.com", "--ou", "ou-d3m0-dev00001", "--remediate", "-o", "json")
-	r := parseHook(t, out)
+	r := parseJSON[HookReport](t, out)
 	if code != ExitOK || r.Found == nil || r.Found.Password == nil || r.Final.Status != HookCompliant ||
 		len(r.Actions) != 1 || r.Actions[0].Outcome != rootcreds.Deleted {
 		t.Fatalf("exit %d, report %+v: %s", code, r, stderr)

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,10 +134,7 @@ func TestUnlockVPCOnlyBucketInItsRegion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r UnlockReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
+	r := parseJSON[UnlockReport](t, out)
 	if r.Resource.Region != "eu-west-1" || len(r.Analysis.Locks) != 1 || r.Analysis.Locks[0].Except != "aws:SourceVpce is vpce-0deleted00000000" || !r.DryRun {
 		t.Fatalf("report %+v", r)
 	}
@@ -229,10 +225,7 @@ func TestLocks(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r LocksReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
+	r := parseJSON[LocksReport](t, out)
 	var got []string
 	for _, a := range r.Accounts {
 		for _, b := range a.Locked {
