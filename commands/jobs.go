@@ -265,6 +265,11 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 			}
 			run.record(e)
 		},
+		Expired: func(it rootcreds.Item, err error) {
+			e := changeEntry(spec, job, it)
+			e.Outcome, e.Error, e.RequestID = auditlog.Failed, rootsession.Describe(err), rootsession.RequestID(err)
+			run.record(e)
+		},
 	})
 	job.Actions, job.Remaining = actions, remaining
 	job.Status = JobDone

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
@@ -310,6 +311,74 @@ func TestAFullDiskStartsNothing(t *testing.T) {
 			}
 			if len(writeCalls(h.srv.Calls())) == 0 && orgState(t, h) != before {
 				t.Fatal("the organization changed with no change call")
+			}
+		})
+	}
+}
+
+// TestACallRefusedAsExpiredIsRecordedBeforeItIsSentAgain: rootctl's clock
+// is behind AWS's, so a change is sent with a session AWS holds expired.
+// AWS answers ExpiredToken, rootctl assumes a new session and sends the
+// change again. The log shows both sends, each started and then ended,
+// each naming its own session.
+func TestACallRefusedAsExpiredIsRecordedBeforeItIsSentAgain(t *testing.T) {
+	t.Parallel()
+	const expired = "failed ExpiredToken: The security token included in the request is expired"
+	tests := []struct {
+		name  string
+		args  []string
+		after string // AWS's clock leaps once this call was answered this many times
+		times int
+		want  []string
+	}{
+		{"delete", []string{"delete", "--accounts", "444444444405", "--access-keys", "--certificates"}, "DeleteAccessKey", 1, []string{
+			"AssumeRoot started ", "AssumeRoot success ",
+			"iam:DeleteAccessKey started ", "iam:DeleteAccessKey success ",
+			"iam:DeleteSigningCertificate started ", "iam:DeleteSigningCertificate " + expired,
+			"AssumeRoot started ", "AssumeRoot success ",
+			"iam:DeleteSigningCertificate started ", "iam:DeleteSigningCertificate success ",
+		}},
+		{"unlock", []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts"}, "GetBucketPolicy", 2, []string{
+			"AssumeRoot started ", "AssumeRoot success ",
+			"s3:DeleteBucketPolicy started ", "s3:DeleteBucketPolicy " + expired,
+			"AssumeRoot started ", "AssumeRoot success ",
+			"s3:DeleteBucketPolicy started ", "s3:DeleteBucketPolicy success ",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var h *harness
+			var mu sync.Mutex
+			answered := 0
+			h = newHarness(t, demoOrg(t), fixtures.Options{OnCall: func(c fixtures.Call) {
+				mu.Lock()
+				defer mu.Unlock()
+				if c.Operation == tt.after {
+					if answered++; answered == tt.times {
+						h.srv.Advance(16 * time.Minute) // AWS's clock leaps; rootctl's does not
+					}
+				}
+			}})
+			var out, errOut bytes.Buffer
+			deps := h.deps(&out, &errOut)
+			deps.LoadAWS = loadStatic(h.srv.URL(), h.creds, time.Now)
+			code := Run(context.Background(), append(append([]string{"rootctl"}, tt.args...), "--reason", "SEC-42", "--yes"), deps)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			var got, keys []string
+			for _, e := range auditEntries(t, h) {
+				got = append(got, e.Action+" "+e.Outcome+" "+e.Error)
+				keys = append(keys, e.SessionKeyID)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("audit log\n%q\nwant\n%q", got, tt.want)
+			}
+			n := len(keys)
+			first, second := keys[1], keys[n-3]
+			if first == second || keys[n-6] != first || keys[n-5] != first || keys[n-2] != second || keys[n-1] != second {
+				t.Fatalf("session key IDs %q: want the first session's on the refused send, the second's on the one sent again", keys)
 			}
 		})
 	}

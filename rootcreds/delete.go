@@ -105,6 +105,10 @@ type Hooks struct {
 	Before func(Item) error
 	// After is told of each item's outcome as soon as it is known.
 	After func(Action)
+	// Expired is told when AWS refused an item's call because its session
+	// had expired (a clock behind AWS's): nothing was changed, and the call
+	// is sent again with a new session, with Before called again first.
+	Expired func(Item, error)
 }
 
 func (h Hooks) before(it Item) error {
@@ -120,6 +124,14 @@ func (h Hooks) before(it Item) error {
 func (h Hooks) after(a Action) {
 	if h.After != nil {
 		h.After(a)
+	}
+}
+
+// expired tells h.Expired of a call refused with ExpiredToken that
+// rootsession.Lease.Do will send again: only its first send is.
+func (h Hooks) expired(it Item, err error, sends int) {
+	if code := rootsession.ErrorCode(err); h.Expired != nil && sends == 1 && (code == "ExpiredToken" || code == "ExpiredTokenException") {
+		h.Expired(it, err)
 	}
 }
 
@@ -153,14 +165,15 @@ func withAttempts(rec *attempts.Record) func(*iam.Options) {
 func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item, hooks Hooks) Action {
 	a := Action{Item: it}
 	var lost string
-	err := lease.Do(ctx, func(cfg aws.Config) error {
+	sends := 0
+	err := lease.Do(ctx, func(cfg aws.Config) (err error) {
 		if err := hooks.before(it); err != nil {
 			return err
 		}
+		sends++
 		rec := new(attempts.Record)
-		defer func() { lost = rec.Lost() }()
+		defer func() { lost = rec.Lost(); hooks.expired(it, err, sends) }()
 		c := iam.NewFromConfig(cfg, withAttempts(rec))
-		var err error
 		switch it.Kind {
 		case KindAccessKey:
 			var out *iam.DeleteAccessKeyOutput
@@ -235,12 +248,14 @@ func EnableRecovery(ctx context.Context, lease *rootsession.Lease, hooks Hooks) 
 	ctx = context.WithoutCancel(ctx)
 	a := Action{Item: Item{Kind: KindPassword}}
 	var lost string
-	err := lease.Do(ctx, func(cfg aws.Config) error {
+	sends := 0
+	err := lease.Do(ctx, func(cfg aws.Config) (err error) {
 		if err := hooks.before(a.Item); err != nil {
 			return err
 		}
+		sends++
 		rec := new(attempts.Record)
-		defer func() { lost = rec.Lost() }()
+		defer func() { lost = rec.Lost(); hooks.expired(a.Item, err, sends) }()
 		out, err := iam.NewFromConfig(cfg, withAttempts(rec)).CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{})
 		if err == nil {
 			a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)

@@ -64,7 +64,9 @@ type Hooks struct {
 	Before func(backup string) error
 	// After is told of the change's outcome as soon as its answer is known,
 	// before the read-back: res holds the backup and the request ID, err
-	// the call's error.
+	// the call's error. A call AWS refuses because its session expired
+	// (ExpiredToken) is sent again with a new session: Before and After
+	// are then called once more.
 	After func(res Result, err error)
 }
 
@@ -109,21 +111,19 @@ func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *strin
 	if err := interrupted(); err != nil {
 		return res, err
 	}
-	sent := false
 	err = lease.Do(ctx, func(cfg aws.Config) error {
 		if hooks.Before != nil {
 			if err := hooks.Before(res.Backup); err != nil {
 				return fmt.Errorf("not sent, as %w: %w", rootsession.ErrNotRecorded, err)
 			}
 		}
-		sent = true
 		var err error
 		res.RequestID, err = SetPolicy(ctx, cfg, st.Resource, next)
+		if hooks.After != nil {
+			hooks.After(res, err)
+		}
 		return err
 	})
-	if sent && hooks.After != nil {
-		hooks.After(res, err)
-	}
 	if errors.Is(err, rootsession.ErrNotRecorded) {
 		return res, fmt.Errorf("%w; nothing was changed", err)
 	}
