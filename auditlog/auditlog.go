@@ -1,13 +1,18 @@
-// Package auditlog is rootctl's record of privileged actions: one JSON line
-// per action (every AssumeRoot and every change made as root), appended to
-// a file only its owner can read, synced line by line so that an
-// interrupted run leaves whole lines. It never holds a secret.
+// Package auditlog is rootctl's record of privileged actions: JSON lines
+// appended to a file only its owner can read, synced line by line so that
+// an interrupted run leaves whole lines. It is written ahead: every
+// AssumeRoot and every change made as root has a Started entry on disk
+// before its call is sent, and an outcome entry once the answer is known,
+// so that a run killed between the two still leaves a record of what it
+// may have changed. It never holds a secret.
 package auditlog
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +21,11 @@ import (
 
 // Outcomes of an entry.
 const (
+	// Started is written before a call is sent: the entry with the same
+	// account, action and target that follows it says how it ended. A
+	// Started entry with no outcome after it is a call whose outcome is
+	// unknown (the run was killed): check the account.
+	Started = "started"
 	Success = "success"
 	Failed  = "failed"
 	// Unchanged is an action that found nothing to do (already deleted,
@@ -40,7 +50,19 @@ type Entry struct {
 	SessionKeyID string `json:"session_access_key_id,omitempty"`
 	// Backup is the file holding what the action replaced.
 	Backup string `json:"backup,omitempty"`
-	RunID  string `json:"run_id"`
+	// Retried says why a success is one although AWS's last answer said
+	// there was nothing to do: an earlier attempt of the same call may have
+	// reached AWS and its response was lost.
+	Retried string `json:"retried,omitempty"`
+	RunID   string `json:"run_id"`
+}
+
+// File is what a Log writes to: the file Open opens, or a stand-in (a
+// test's full disk).
+type File interface {
+	io.Writer
+	Sync() error
+	Close() error
 }
 
 // Log appends entries to one file. It is safe for concurrent use.
@@ -52,7 +74,7 @@ type Log struct {
 	now    func() time.Time
 
 	mu sync.Mutex
-	f  *os.File
+	f  File
 	n  int
 }
 
@@ -60,25 +82,105 @@ type Log struct {
 // audit.log in rootctl's state directory.
 func DefaultPath(stateDir string) string { return filepath.Join(stateDir, "audit.log") }
 
-// Open opens (creating with mode 0600, and its directory with 0700) the
-// log at path for a run by caller for reason.
+// Open opens the log at path (see OpenFile) for a run by caller for reason.
 func Open(path, caller, reason string, now func() time.Time) (*Log, error) {
+	f, err := OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(f, path, caller, reason, now), nil
+}
+
+// New returns a Log that appends to f, which is the file at path, for a
+// run by caller for reason. Open is the usual way to get one.
+func New(f File, path, caller, reason string, now func() time.Time) *Log {
+	return &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}
+}
+
+// OpenFile opens the log file at path for appending, creating it with mode
+// 0600 (and its directory with 0700). It never follows a symbolic link at
+// path and refuses anything but a regular file (a directory, a device such
+// as /dev/null, a FIFO), checking the file it opened, not the path, so
+// nothing can be swapped in between. The mode of a file it did not create
+// is never changed: one that others may read or write is refused, since
+// root actions name accounts and reasons.
+func OpenFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the audit log's directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, created, err := openOrCreate(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening the audit log: %w", err)
+		return nil, openError(path, err)
 	}
-	// A log created by someone else's umask, or an old one, must still be
-	// private: root actions name accounts and reasons.
-	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		if err := f.Chmod(0o600); err != nil {
+	fi, err := f.Stat() // fstat: the file opened, whatever path names now
+	switch {
+	case err != nil:
+		f.Close()
+		return nil, fmt.Errorf("opening the audit log %s: %w", path, err)
+	case !fi.Mode().IsRegular():
+		f.Close()
+		return nil, fmt.Errorf("audit log %s is %s, not a regular file: name a regular file, or a new one", path, fileKind(fi.Mode()))
+	case created:
+		if err := f.Chmod(0o600); err != nil { // the umask may have taken bits away; ours to set
 			f.Close()
-			return nil, fmt.Errorf("audit log %s is readable by others and cannot be made private: %w", path, err)
+			return nil, fmt.Errorf("making the audit log %s private: %w", path, err)
+		}
+	case fi.Mode().Perm()&0o077 != 0:
+		f.Close()
+		return nil, fmt.Errorf("audit log %s may be read or written by others (mode %04o): make it private with: chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return f, nil
+}
+
+// openOrCreate creates path exclusively, or opens the file already there;
+// it reports which. Neither follows a symbolic link.
+func openOrCreate(path string) (f *os.File, created bool, err error) {
+	for range 3 { // a file removed between the two opens: create it again
+		if f, err = openAppend(path, true); err == nil {
+			return f, true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
+		}
+		if f, err = openAppend(path, false); !errors.Is(err, fs.ErrNotExist) {
+			return f, false, err
 		}
 	}
-	return &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}, nil
+	return nil, false, err
+}
+
+// openError says why path could not be opened, and what to do.
+func openError(path string, err error) error {
+	var kind string
+	switch {
+	case errors.Is(err, errSymlink):
+		kind = "a symbolic link"
+	case errors.Is(err, errDirectory):
+		kind = "a directory"
+	case errors.Is(err, errNoReader):
+		kind = "a FIFO or socket"
+	default:
+		return fmt.Errorf("opening the audit log: %w", err)
+	}
+	return fmt.Errorf("audit log %s is %s, not a regular file: name a regular file, or a new one", path, kind)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDir != 0:
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 // Reason is the run's reason, as recorded.

@@ -51,15 +51,114 @@ func TestLogAppendsPrivateWholeLines(t *testing.T) {
 	}
 }
 
-func TestOpenMakesAnOldLogPrivate(t *testing.T) {
+func TestStartedEntryIsOnDiskWhenRecordReturns(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	os.WriteFile(path, nil, 0o644)
+	l, err := Open(path, "c", "r", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	started := Entry{Account: "111122223333", Task: "IAMDeleteRootUserCredentials", Action: "iam:DeleteAccessKey", Target: "AKIA1", SessionKeyID: "ASIA1", Outcome: Started}
+	if err := l.Record(started); err != nil {
+		t.Fatal(err)
+	}
+	// Another reader (a second process) sees the line before the call.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Entry
+	if err := json.Unmarshal(data, &got); err != nil || got.Outcome != "started" || got.Action != started.Action || got.Target != "AKIA1" || got.SessionKeyID != "ASIA1" {
+		t.Fatalf("log after the started entry: %q (%v)", data, err)
+	}
+	done := started
+	done.Outcome, done.Retried = Success, "an earlier attempt's response was lost"
+	if err := l.Record(done); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"outcome":"started"`) || !strings.Contains(lines[1], `"outcome":"success"`) ||
+		!strings.Contains(lines[1], `"retried":"an earlier attempt's response was lost"`) || strings.Contains(lines[0], "retried") {
+		t.Fatalf("log %q", data)
+	}
+}
+
+func TestRecordFailsWhenTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	l := New(f, "/dev/full", "c", "r", time.Now)
+	defer l.Close()
+	err = l.Record(Entry{Action: "AssumeRoot", Outcome: Started})
+	if err == nil || !strings.Contains(err.Error(), "writing the audit log /dev/full") || l.Entries() != 0 {
+		t.Fatalf("Record on a full disk: %v, %d entries", err, l.Entries())
+	}
+}
+
+func TestOpenCreatesAPrivateFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "new", "audit.log")
 	l, err := Open(path, "c", "r", time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode().Perm())
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || !fi.Mode().IsRegular() {
+		t.Fatalf("created log: %v %v", fi.Mode(), err)
+	}
+	if fi, _ := os.Stat(filepath.Dir(path)); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("created directory mode %v", fi.Mode().Perm())
+	}
+}
+
+func TestOpenLeavesAnExistingFilesModeAlone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mode    os.FileMode
+		wantErr string // "" opens
+	}{
+		{"a private log is appended to and keeps its mode", 0o600, ""},
+		{"a log only its owner can read is appended to and keeps its mode", 0o400 | 0o200, ""},
+		{"a log others can read is refused, not chmodded", 0o644, "may be read or written by others (mode 0644): make it private with: chmod 600 "},
+		{"a log its group can write is refused", 0o620, "(mode 0620): make it private with: chmod 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "audit.log")
+			if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(path, "c", "r", time.Now)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			want := "old\n"
+			if err == nil {
+				if err := l.Record(Entry{Action: "AssumeRoot", Outcome: Started}); err != nil {
+					t.Fatal(err)
+				}
+				l.Close()
+				want = "old\n{"
+			}
+			fi, _ := os.Stat(path)
+			if fi.Mode().Perm() != tt.mode {
+				t.Fatalf("mode %v, want %v untouched", fi.Mode().Perm(), tt.mode)
+			}
+			if data, _ := os.ReadFile(path); !strings.HasPrefix(string(data), want) || (tt.wantErr != "" && string(data) != want) {
+				t.Fatalf("content %q", data)
+			}
+		})
 	}
 }

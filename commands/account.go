@@ -144,8 +144,13 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		}
 	}
 	org := organizations.NewFromConfig(run.env.AWS)
+	create := auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email}
+	if err := run.recordStarted(create); err != nil {
+		return fmt.Errorf("no account was created, as the audit log could not record the request: %w", err)
+	}
 	creation, err := provision.Create(ctx, org, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
-	run.record(auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email, RequestID: creation.RequestID, Outcome: outcomeOf(err), Error: errString(err)})
+	create.RequestID, create.Outcome, create.Error = creation.RequestID, outcomeOf(err), errString(err)
+	run.record(create)
 	if err != nil {
 		return fmt.Errorf("creating the account: %s", errorText(err))
 	}
@@ -164,29 +169,45 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	case errors.Is(err, provision.ErrTimeout):
 		report.Status = HookTimeout
 		report.Error = fmt.Sprintf("the account creation is still %s after %v (follow it with: aws organizations describe-create-account-status --create-account-request-id %s)", created.State, in.Timeout, created.RequestID)
-		return finishHook(deps.IO, in.Output, report)
+		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case err != nil:
 		report.fail(ctx, err)
-		return finishHook(deps.IO, in.Output, report)
+		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case created.State != provision.Succeeded:
 		report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
-		return finishHook(deps.IO, in.Output, report)
+		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	}
 	run.io.Infof("Created account %s.\n", created.AccountID)
 	report.Account.ID = created.AccountID
 	if in.OU != "" {
-		moved, err := provision.Move(ctx, org, created.AccountID, in.OU)
-		if moved || err != nil {
-			run.record(auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU, Outcome: outcomeOf(err), Error: errString(err)})
+		move := auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU}
+		sent := false
+		_, err := provision.Move(ctx, org, created.AccountID, in.OU, func(string) error {
+			err := run.recordStarted(move)
+			sent = err == nil
+			return err
+		})
+		if sent {
+			move.Outcome, move.Error = outcomeOf(err), errString(err)
+			run.record(move)
 		}
 		if err != nil {
 			report.Status, report.ErrorCode, report.Error = HookError, rootsession.ErrorCode(err), "moving the account to "+in.OU+": "+errorText(err)
-			return finishHook(deps.IO, in.Output, report)
+			return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 		}
 		report.Moved = in.OU
 	}
 	postCheck(ctx, waitCtx, run, lister, report, created.AccountID, in.Remediate)
-	return finishHook(deps.IO, in.Output, report)
+	return logFailedOr(run, finishHook(deps.IO, in.Output, report))
+}
+
+// logFailedOr is err, unless the audit log failed: then the run stopped
+// starting changes, and that is what its error says.
+func logFailedOr(run *rootRun, err error) error {
+	if lerr := run.logFailed(); lerr != nil {
+		return fmt.Errorf("the audit log could not be written, so no further change was started: %w", lerr)
+	}
+	return err
 }
 
 func creationHint(c provision.Creation) string {

@@ -54,6 +54,9 @@ type Deps struct {
 	// StateDir holds the audit log and policy backups; empty means the
 	// default ($XDG_STATE_HOME/rootctl or ~/.local/state/rootctl).
 	StateDir string
+	// auditFile, in tests, stands in for the opened audit log file (a full
+	// disk, say).
+	auditFile auditFileWrapper
 }
 
 const defaultRegion = "us-east-1"

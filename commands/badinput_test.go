@@ -36,6 +36,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// --audit-log names something that is not a private regular file.
+	dir := t.TempDir()
+	theirs := filepath.Join(dir, "theirs.log")
+	if err := os.WriteFile(theirs, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(theirs, link); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -64,6 +74,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"delete", "--reason", "r", "-o", "csv", "--yes"}, `--output "csv"`},
 		{[]string{"delete", "--reason", "r", "--passwords", "--yes"}, "flag provided but not defined"},
 		{[]string{"delete", "--reason", "r", "--audit-log", filepath.Join(notDir, "audit.log"), "--yes"}, "pass --audit-log FILE"},
+		{[]string{"delete", "--reason", "r", "--audit-log", link, "--yes"}, "is a symbolic link, not a regular file: name a regular file, or a new one (pass --audit-log FILE)"},
+		{[]string{"delete", "--reason", "r", "--audit-log", dir, "--yes"}, "is a directory, not a regular file"},
+		{[]string{"delete", "--reason", "r", "--audit-log", "/dev/null", "--yes"}, "/dev/null is a character device, not a regular file"},
+		{[]string{"delete", "--reason", "r", "--audit-log", theirs, "--yes"}, "(mode 0644): make it private with: chmod 600 " + theirs},
 		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--backup-dir", filepath.Join(notDir, "b"), "--yes"}, "pass --backup-dir DIR"},
 		{[]string{"recovery", "--yes"}, "--reason is required"},
 		{[]string{"recovery", "--reason", "r", "--accounts", "1x2345678901", "--yes"}, "want 12 digits"},
@@ -89,6 +103,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if w := writeCalls(h.srv.Calls()); len(w) != 0 || orgState(t, h) != before {
 			t.Errorf("%q: the organization changed (%v)", tc.args, w)
 		}
+	}
+	// Refused, the other file is neither written nor made private.
+	if data, _ := os.ReadFile(theirs); len(data) != 0 {
+		t.Errorf("a refused --audit-log was written: %q", data)
+	}
+	if fi, _ := os.Stat(theirs); fi.Mode().Perm() != 0o644 {
+		t.Errorf("a refused --audit-log was chmodded to %v", fi.Mode().Perm())
 	}
 }
 

@@ -71,7 +71,8 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // assumeFor runs the common part of credentials and exec: it opens the
-// run and assumes the session (the assumer records it in the audit log).
+// run and assumes the session. The assumer records it in the audit log
+// ahead and after, and gives no session whose records are not on disk.
 func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, aws.Credentials, error) {
 	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
@@ -154,8 +155,12 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 		return err
 	}
 	defer run.close()
-	run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
-		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID})
+	// Fail closed: credentials that the log does not show handed out are
+	// not handed out.
+	if err := run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
+		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}); err != nil {
+		return fmt.Errorf("the session's credentials are not printed, as the audit log could not record them: %w", err)
+	}
 	exp := sess.Expires.UTC().Format(time.RFC3339)
 	out := deps.IO.Out
 	switch in.Format {

@@ -37,7 +37,7 @@ func TestCredentialsFormats(t *testing.T) {
 	if strings.Contains(string(raw), p.SecretAccessKey) || strings.Contains(string(raw), p.SessionToken) {
 		t.Fatal("a secret reached the audit log")
 	}
-	if len(entries) != 2 || entries[0].Action != "AssumeRoot" || entries[0].SessionKeyID != p.AccessKeyID || entries[1].Action != "credentials" {
+	if len(entries) != 3 || entries[1].Action != "AssumeRoot" || entries[1].SessionKeyID != p.AccessKeyID || entries[2].Action != "credentials" {
 		t.Fatalf("entries %+v", entries)
 	}
 

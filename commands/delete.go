@@ -89,12 +89,12 @@ func deleteSpec(kinds rootcreds.Kinds) jobSpec {
 			}
 			return rootcreds.PlanDelete(f, kinds), nil
 		},
-		apply: func(ctx context.Context, job *AccountJob, onAction func(rootcreds.Action)) ([]rootcreds.Item, error) {
+		apply: func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) ([]rootcreds.Item, error) {
 			var items []rootcreds.Item
 			for _, a := range job.Actions {
 				items = append(items, a.Item)
 			}
-			actions := rootcreds.Delete(ctx, job.lease, items, onAction)
+			actions := rootcreds.Delete(ctx, job.lease, items, hooks)
 			for _, a := range actions {
 				if a.Outcome == rootcreds.NotDone || a.Outcome == rootcreds.Failed {
 					return nil, nil // no verification of a run that stopped

@@ -25,22 +25,34 @@ func rootOf(t *testing.T, h *harness, id string) fixtures.RootUser {
 	return a.Root
 }
 
-// auditEntries reads the run's audit log.
+// auditEntries reads the run's audit log, and checks that it was written
+// ahead (checkWriteAhead).
 func auditEntries(t *testing.T, h *harness) []auditlog.Entry {
 	t.Helper()
 	path := filepath.Join(h.state, "audit.log")
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("audit log mode %v, want 0600", fi.Mode().Perm())
 	}
+	entries := readAuditLog(t, path)
+	checkWriteAhead(t, entries)
+	return entries
+}
+
+// readAuditLog parses the audit log at path, checking nothing else.
+func readAuditLog(t *testing.T, path string) []auditlog.Entry {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []auditlog.Entry
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
 		var e auditlog.Entry
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("audit log line %q: %v", line, err)
@@ -50,11 +62,40 @@ func auditEntries(t *testing.T, h *harness) []auditlog.Entry {
 	return out
 }
 
-// actionsOf lists "account action target outcome" of the non-AssumeRoot entries.
+// checkWriteAhead fails t unless every call in entries was recorded ahead:
+// each outcome follows a started entry of the same run, account, action
+// and target with no other outcome of it between, and each started entry
+// has its outcome. A credentials entry records no call: it stands alone.
+func checkWriteAhead(t *testing.T, entries []auditlog.Entry) {
+	t.Helper()
+	open := map[string]int{} // a started call → its entry's index
+	for i, e := range entries {
+		key := strings.Join([]string{e.RunID, e.Account, e.Action, e.Target}, " ")
+		switch {
+		case e.Action == "credentials":
+		case e.Outcome == auditlog.Started:
+			if _, ok := open[key]; ok {
+				t.Errorf("audit entry %d: %s started again before its outcome", i, key)
+			}
+			open[key] = i
+		default:
+			if _, ok := open[key]; !ok {
+				t.Errorf("audit entry %d: outcome %q of %s with no started entry before it", i, e.Outcome, key)
+			}
+			delete(open, key)
+		}
+	}
+	for key, i := range open {
+		t.Errorf("audit entry %d: %s started and has no outcome", i, key)
+	}
+}
+
+// actionsOf lists "account action target outcome" of the outcome entries
+// but AssumeRoot's (the started entries are checked by auditEntries).
 func actionsOf(entries []auditlog.Entry) []string {
 	var out []string
 	for _, e := range entries {
-		if e.Action != "AssumeRoot" {
+		if e.Action != "AssumeRoot" && e.Outcome != auditlog.Started {
 			out = append(out, strings.TrimSpace(e.Account+" "+e.Action+" "+e.Target+" "+e.Outcome))
 		}
 	}
@@ -124,10 +165,10 @@ func TestDeleteEverythingInOrder(t *testing.T) {
 	}
 	assumes := 0
 	for _, e := range entries {
-		if e.Reason != "SEC-42 remove root credentials" || e.Caller != "arn:aws:iam::111111111111:user/rootctl-operator" || e.RequestID == "" {
-			t.Errorf("entry %+v: want the reason, the caller and a request ID", e)
+		if e.Reason != "SEC-42 remove root credentials" || e.Caller != "arn:aws:iam::111111111111:user/rootctl-operator" || (e.RequestID == "") != (e.Outcome == auditlog.Started) {
+			t.Errorf("entry %+v: want the reason, the caller and a request ID (none when started)", e)
 		}
-		if e.Action == "AssumeRoot" {
+		if e.Action == "AssumeRoot" && e.Outcome != auditlog.Started {
 			assumes++
 		}
 	}
@@ -341,7 +382,7 @@ func TestAuditLogFlag(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	data, err := os.ReadFile(path)
-	if err != nil || strings.Count(string(data), "\n") != 2 { // AssumeRoot, DeleteLoginProfile
+	if err != nil || strings.Count(string(data), "\n") != 4 { // AssumeRoot, DeleteLoginProfile: each started, then success
 		t.Fatalf("log %q: %v", data, err)
 	}
 	if entries := auditEntries(t, h); entries != nil {

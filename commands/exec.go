@@ -62,6 +62,11 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 	}
 	defer run.close()
 
+	// The command gets the session only once the log shows it did.
+	entry := auditlog.Entry{Account: in.Account, Task: task.Name, Action: "exec", Target: filepath.Base(path), SessionKeyID: sess.AccessKeyID}
+	if err := run.recordStarted(entry); err != nil {
+		return fmt.Errorf("%s was not run, as the audit log could not record it: %w", argv[0], err)
+	}
 	cmd := exec.Command(path, argv[1:]...) // not CommandContext: Ctrl-C reaches the child from the terminal; it decides
 	// The child's stderr and our warning share one stream: a file is shared
 	// by the kernel, anything else needs a lock.
@@ -98,8 +103,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 	close(stop)
 	wg.Wait()
 
-	entry := auditlog.Entry{Account: in.Account, Task: task.Name, Action: "exec", Target: filepath.Base(path),
-		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}
+	entry.Outcome = auditlog.Success
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(runErr, &exitErr):

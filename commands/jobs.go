@@ -85,9 +85,10 @@ type jobSpec struct {
 	task    rootsession.Task
 	// plan inspects the account in its session and lists the items to change.
 	plan func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error)
-	// apply changes the items, telling onAction of each outcome at once,
-	// and re-lists: what remains is a failure.
-	apply func(ctx context.Context, job *AccountJob, onAction func(rootcreds.Action)) (remaining []rootcreds.Item, err error)
+	// apply changes the items, telling hooks of each change before its
+	// call and of each outcome at once, and re-lists: what remains is a
+	// failure.
+	apply func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) (remaining []rootcreds.Item, err error)
 	// describe says in the plan what will happen to an item; apiAction names
 	// the AWS action for the audit log.
 	describe  func(rootcreds.Item) string
@@ -232,31 +233,43 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 	return job
 }
 
+// applyAccount makes job's planned changes. Each change is recorded
+// ahead: its started entry is on disk before its call is sent, and a call
+// whose entry cannot be written is not sent (not_done), nor is anything
+// after it, in this account or any other.
 func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJob) {
-	if ctx.Err() != nil || run.logFailed() != nil {
+	if ctx.Err() != nil {
 		interruptJob(job)
 		return
 	}
+	if err := run.logFailed(); err != nil {
+		interruptJob(job)
+		job.Status, job.Reason, job.Error = JobFailed, "", logFailedText(err)
+		return
+	}
 	var actions []rootcreds.Action
-	remaining, err := spec.apply(ctx, job, func(a rootcreds.Action) {
-		actions = append(actions, a)
-		if a.Outcome == rootcreds.NotDone {
-			return
-		}
-		target := a.ID
-		if target == "" {
-			target = a.Kind
-		}
-		e := auditlog.Entry{Account: job.ID, Task: spec.task.Name, Action: spec.apiAction(a.Item), Target: target,
-			Outcome: auditlog.Success, RequestID: a.RequestID, Error: a.Error}
-		switch a.Outcome {
-		case rootcreds.Failed:
-			e.Outcome = auditlog.Failed
-		case rootcreds.Gone, rootcreds.Existing:
-			e.Outcome = auditlog.Unchanged
-		}
-		e.SessionKeyID = job.lease.KeyID()
-		run.record(e)
+	remaining, err := spec.apply(ctx, job, rootcreds.Hooks{
+		Before: func(it rootcreds.Item) error { return run.recordStarted(changeEntry(spec, job, it)) },
+		After: func(a rootcreds.Action) {
+			actions = append(actions, a)
+			if a.Outcome == rootcreds.NotDone {
+				return
+			}
+			e := changeEntry(spec, job, a.Item)
+			e.Outcome, e.RequestID, e.Error, e.Retried = auditlog.Success, a.RequestID, a.Error, a.Retried
+			switch a.Outcome {
+			case rootcreds.Failed:
+				e.Outcome = auditlog.Failed
+			case rootcreds.Gone, rootcreds.Existing:
+				e.Outcome = auditlog.Unchanged
+			}
+			run.record(e)
+		},
+		Expired: func(it rootcreds.Item, err error) {
+			e := changeEntry(spec, job, it)
+			e.Outcome, e.Error, e.RequestID = auditlog.Failed, rootsession.Describe(err), rootsession.RequestID(err)
+			run.record(e)
+		},
 	})
 	job.Actions, job.Remaining = actions, remaining
 	job.Status = JobDone
@@ -265,7 +278,12 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		case rootcreds.Failed:
 			job.Status, job.Error, job.ErrorCode = JobFailed, a.Item.String()+": "+a.Error, a.ErrorCode
 		case rootcreds.NotDone:
-			if job.Status == JobDone {
+			if job.Status != JobDone {
+				break
+			}
+			if lerr := run.logFailed(); lerr != nil {
+				job.Status, job.Error = JobFailed, logFailedText(lerr)
+			} else {
 				job.Status, job.Reason = JobInterrupted, "interrupted: the items marked not_done were not changed"
 			}
 		}
@@ -276,6 +294,21 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 	if job.Status == JobDone && len(remaining) > 0 {
 		job.Status, job.Error = JobFailed, fmt.Sprintf("the re-listing still finds %d of the items", len(remaining))
 	}
+}
+
+// changeEntry is the audit entry of the change to it in job's account,
+// naming the session that makes it.
+func changeEntry(spec jobSpec, job *AccountJob, it rootcreds.Item) auditlog.Entry {
+	target := it.ID
+	if target == "" {
+		target = it.Kind
+	}
+	return auditlog.Entry{Account: job.ID, Task: spec.task.Name, Action: spec.apiAction(it), Target: target, SessionKeyID: job.lease.KeyID()}
+}
+
+// logFailedText says why an account's items were not changed.
+func logFailedText(err error) string {
+	return "the items marked not_done were not changed, as the audit log could not be written: " + err.Error()
 }
 
 func interruptJob(job *AccountJob) {

@@ -75,6 +75,10 @@ func stateDir(deps *Deps) (string, error) {
 	return filepath.Join(home, ".local", "state", "rootctl"), nil
 }
 
+// auditFileWrapper stands in for the opened audit log file, in tests
+// (Deps.auditFile).
+type auditFileWrapper = func(*os.File) auditlog.File
+
 // rootRun is one run of a command that acts as root: its AWS environment,
 // the caller, the audit log and the assumer, which records every
 // AssumeRoot in the log.
@@ -89,8 +93,11 @@ type rootRun struct {
 	logErr error
 }
 
-// startRootRun loads the AWS configuration, reads the caller's identity and
-// opens the audit log. Nothing has been asked of any member account yet.
+// startRootRun opens the audit log, loads the AWS configuration and reads
+// the caller's identity. Nothing has been asked of any member account yet.
+// Every AssumeRoot of the run is recorded ahead: no session is asked for
+// unless its started entry is on disk, and none is used unless its outcome
+// is too.
 func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOptions) (*rootRun, error) {
 	path := o.AuditLog
 	if path == "" {
@@ -100,31 +107,40 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		}
 		path = auditlog.DefaultPath(state)
 	}
+	f, err := auditlog.OpenFile(path)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%w (pass --audit-log FILE)", err)}
+	}
+	var file auditlog.File = f
+	if deps.auditFile != nil {
+		file = deps.auditFile(f)
+	}
 	env, err := deps.LoadAWS(ctx, awsOpts, deps.IO)
 	if err != nil {
+		file.Close()
 		return nil, err
 	}
 	id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		file.Close()
 		env.Close()
 		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", rootsession.Describe(err))
 	}
-	log, err := auditlog.Open(path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
-	if err != nil {
-		env.Close()
-		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%w (pass --audit-log FILE)", err)}
-	}
+	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
 	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
 	r.assumer = rootsession.NewAssumer(env.AWS)
 	r.assumer.Clock = env.Now
-	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) {
+	r.assumer.BeforeAssume = func(account string, task rootsession.Task) error {
+		return r.recordStarted(auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN()})
+	}
+	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) error {
 		e := auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN(), Outcome: auditlog.Success}
 		if err != nil {
 			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), rootsession.RequestID(err)
 		} else {
 			e.RequestID, e.SessionKeyID = s.RequestID, s.AccessKeyID
 		}
-		r.record(e)
+		return r.record(e)
 	}
 	return r, nil
 }
@@ -152,16 +168,29 @@ func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
 	return l, nil
 }
 
-// record appends e to the audit log. A failure is kept: the run stops
-// starting new changes and ends with an error.
-func (r *rootRun) record(e auditlog.Entry) {
-	if err := r.log.Record(e); err != nil {
+// record appends e to the audit log. A failure is kept: the run starts no
+// further change or session, and ends with an error naming the log.
+func (r *rootRun) record(e auditlog.Entry) error {
+	err := r.log.Record(e)
+	if err != nil {
 		r.mu.Lock()
 		if r.logErr == nil {
 			r.logErr = err
 		}
 		r.mu.Unlock()
 	}
+	return err
+}
+
+// recordStarted writes e as started, right before its call is sent: the
+// call must not be sent unless this returns nil. Once the log has failed
+// it refuses without writing, so that the run starts nothing more.
+func (r *rootRun) recordStarted(e auditlog.Entry) error {
+	if err := r.logFailed(); err != nil {
+		return err
+	}
+	e.Outcome = auditlog.Started
+	return r.record(e)
 }
 
 // logFailed reports the first failure to write the audit log.

@@ -53,10 +53,9 @@ func RecoveryCommand(ctx context.Context, in jobInput, deps *Deps) error {
 			}
 			return []rootcreds.Item{recovery}, nil
 		},
-		apply: func(ctx context.Context, job *AccountJob, onAction func(rootcreds.Action)) ([]rootcreds.Item, error) {
-			a := rootcreds.EnableRecovery(ctx, job.lease)
-			onAction(a)
-			if a.Outcome == rootcreds.Failed {
+		apply: func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) ([]rootcreds.Item, error) {
+			a := rootcreds.EnableRecovery(ctx, job.lease, hooks)
+			if a.Outcome == rootcreds.Failed || a.Outcome == rootcreds.NotDone {
 				return nil, nil
 			}
 			has, err := rootcreds.HasPassword(context.WithoutCancel(ctx), job.lease)

@@ -282,20 +282,29 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	if err := confirm(deps.IO, in.Yes, "unlock"); err != nil {
 		return err
 	}
-	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now())
+	// The change is recorded ahead (started, naming the backup) and its
+	// outcome as soon as AWS answers, before the read-back.
+	entry := func(backup string) auditlog.Entry {
+		return auditlog.Entry{Account: in.Account, Task: task.Name, Action: setPolicyAction(in.Service, plan.next), Target: st.Resource.ARN(),
+			Backup: backup, SessionKeyID: lease.KeyID()}
+	}
+	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Hooks{
+		Before: func(backup string) error { return run.recordStarted(entry(backup)) },
+		After: func(res unlock.Result, err error) {
+			e := entry(res.Backup)
+			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
+			if err != nil {
+				e.Outcome, e.Error = auditlog.Failed, errorText(err)
+				if e.RequestID == "" {
+					e.RequestID = rootsession.RequestID(err)
+				}
+			}
+			run.record(e)
+		},
+	})
 	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
 	if res.Backup != "" {
 		fmt.Fprintf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
-		e := auditlog.Entry{Account: in.Account, Task: task.Name, Action: setPolicyAction(in.Service, plan.next), Target: st.Resource.ARN(),
-			Outcome: auditlog.Success, RequestID: res.RequestID, Backup: res.Backup}
-		if applyErr != nil {
-			e.Outcome, e.Error = auditlog.Failed, errorText(applyErr)
-			if e.RequestID == "" {
-				e.RequestID = rootsession.RequestID(applyErr)
-			}
-		}
-		e.SessionKeyID = lease.KeyID()
-		run.record(e)
 	}
 	if applyErr != nil {
 		if errors.Is(applyErr, unlock.ErrChanged) {

@@ -127,8 +127,10 @@ func WaitActive(ctx context.Context, l *orgscan.Lister, id string, onPoll func(o
 }
 
 // Move moves an account from wherever it is to the OU or root dest; it
-// reports false when the account is there already.
-func Move(ctx context.Context, c *organizations.Client, accountID, dest string) (bool, error) {
+// reports false when the account is there already. before, when not nil,
+// is called right before MoveAccount is sent, with the parent the account
+// leaves; if it fails, MoveAccount is not sent and its error is returned.
+func Move(ctx context.Context, c *organizations.Client, accountID, dest string, before func(from string) error) (bool, error) {
 	out, err := c.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(accountID)})
 	if err != nil {
 		return false, fmt.Errorf("ListParents %s: %w", accountID, err)
@@ -139,6 +141,11 @@ func Move(ctx context.Context, c *organizations.Client, accountID, dest string) 
 	from := aws.ToString(out.Parents[0].Id)
 	if from == dest {
 		return false, nil
+	}
+	if before != nil {
+		if err := before(from); err != nil {
+			return false, fmt.Errorf("MoveAccount %s not sent: %w", accountID, err)
+		}
 	}
 	_, err = c.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(accountID),
 		SourceParentId: aws.String(from), DestinationParentId: aws.String(dest)})

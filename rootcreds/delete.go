@@ -2,11 +2,13 @@ package rootcreds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/rootctl/rootctl/attempts"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -87,36 +89,91 @@ type Action struct {
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Retried explains a Deleted or Created whose last answer was
+	// NoSuchEntity or EntityAlreadyExists: an earlier attempt of the same
+	// call may have reached AWS and its response was lost, so the change is
+	// this run's.
+	Retried string `json:"retried,omitempty"`
 }
 
-// Delete deletes items in order with lease's session, telling onAction of
-// each outcome as it happens. Once ctx is cancelled it starts no further
-// item, but a call already sent is let finish, so every outcome is known;
-// the items left are NotDone. The first failure stops the account's run:
+// Hooks are told of each change Delete and EnableRecovery make.
+type Hooks struct {
+	// Before is called right before an item's call is sent, when the
+	// lease's current session (KeyID) is the one that sends it. If it
+	// fails, the call is not sent: the item, and every item after it, is
+	// NotDone, with an error wrapping rootsession.ErrNotRecorded.
+	Before func(Item) error
+	// After is told of each item's outcome as soon as it is known.
+	After func(Action)
+	// Expired is told when AWS refused an item's call because its session
+	// had expired (a clock behind AWS's): nothing was changed, and the call
+	// is sent again with a new session, with Before called again first.
+	Expired func(Item, error)
+}
+
+func (h Hooks) before(it Item) error {
+	if h.Before == nil {
+		return nil
+	}
+	if err := h.Before(it); err != nil {
+		return fmt.Errorf("not sent, as %w: %w", rootsession.ErrNotRecorded, err)
+	}
+	return nil
+}
+
+func (h Hooks) after(a Action) {
+	if h.After != nil {
+		h.After(a)
+	}
+}
+
+// expired tells h.Expired of a call refused with ExpiredToken that
+// rootsession.Lease.Do will send again: only its first send is.
+func (h Hooks) expired(it Item, err error, sends int) {
+	if code := rootsession.ErrorCode(err); h.Expired != nil && sends == 1 && (code == "ExpiredToken" || code == "ExpiredTokenException") {
+		h.Expired(it, err)
+	}
+}
+
+// Delete deletes items in order with lease's session, telling hooks of
+// each call before it is sent and of its outcome as it happens. Once ctx is
+// cancelled it starts no further item, but a call already sent is let
+// finish, so every outcome is known; the items left are NotDone. The first
+// failure, or a call that could not be recorded, stops the account's run:
 // the items after it are NotDone too, so that MFA is never removed from a
 // password that could not be.
-func Delete(ctx context.Context, lease *rootsession.Lease, items []Item, onAction func(Action)) []Action {
+func Delete(ctx context.Context, lease *rootsession.Lease, items []Item, hooks Hooks) []Action {
 	actions := make([]Action, 0, len(items))
 	stopped := false
 	for _, it := range items {
 		a := Action{Item: it, Outcome: NotDone}
 		if !stopped && ctx.Err() == nil {
-			a = deleteItem(context.WithoutCancel(ctx), lease, it)
-			stopped = a.Outcome == Failed
+			a = deleteItem(context.WithoutCancel(ctx), lease, it, hooks)
+			stopped = a.Outcome == Failed || a.Outcome == NotDone
 		}
-		if onAction != nil {
-			onAction(a)
-		}
+		hooks.after(a)
 		actions = append(actions, a)
 	}
 	return actions
 }
 
-func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item) Action {
+// withAttempts is a client option that notes each attempt in rec.
+func withAttempts(rec *attempts.Record) func(*iam.Options) {
+	return func(o *iam.Options) { o.APIOptions = append(o.APIOptions, rec.AddTo) }
+}
+
+func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item, hooks Hooks) Action {
 	a := Action{Item: it}
-	err := lease.Do(ctx, func(cfg aws.Config) error {
-		c := iam.NewFromConfig(cfg)
-		var err error
+	var lost string
+	sends := 0
+	err := lease.Do(ctx, func(cfg aws.Config) (err error) {
+		if err := hooks.before(it); err != nil {
+			return err
+		}
+		sends++
+		rec := new(attempts.Record)
+		defer func() { lost = rec.Lost(); hooks.expired(it, err, sends) }()
+		c := iam.NewFromConfig(cfg, withAttempts(rec))
 		switch it.Kind {
 		case KindAccessKey:
 			var out *iam.DeleteAccessKeyOutput
@@ -146,8 +203,12 @@ func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item) Action {
 	switch {
 	case err == nil:
 		a.Outcome = Deleted
+	case isNoSuchEntity(err) && lost != "":
+		a.Outcome, a.RequestID, a.Retried = Deleted, rootsession.RequestID(err), lost
 	case isNoSuchEntity(err):
 		a.Outcome, a.RequestID = Gone, rootsession.RequestID(err)
+	case errors.Is(err, rootsession.ErrNotRecorded):
+		a.Outcome, a.Error = NotDone, err.Error()
 	default:
 		a.fail(err)
 	}
@@ -178,14 +239,24 @@ func HasPassword(ctx context.Context, lease *rootsession.Lease) (bool, error) {
 
 // EnableRecovery creates the root user's login profile without a password
 // (CreateLoginProfile with no parameters), so that the owner of the root
-// email address can set one through "Forgot password". A password that
-// exists already is Existing, not a failure. A call once sent is let
-// finish even if ctx is cancelled.
-func EnableRecovery(ctx context.Context, lease *rootsession.Lease) Action {
+// email address can set one through "Forgot password", telling hooks of
+// the call before it is sent and of its outcome. A password that exists
+// already is Existing, not a failure, unless an earlier attempt of this
+// call may have created it (Created, with Retried). A call once sent is
+// let finish even if ctx is cancelled.
+func EnableRecovery(ctx context.Context, lease *rootsession.Lease, hooks Hooks) Action {
 	ctx = context.WithoutCancel(ctx)
 	a := Action{Item: Item{Kind: KindPassword}}
-	err := lease.Do(ctx, func(cfg aws.Config) error {
-		out, err := iam.NewFromConfig(cfg).CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{})
+	var lost string
+	sends := 0
+	err := lease.Do(ctx, func(cfg aws.Config) (err error) {
+		if err := hooks.before(a.Item); err != nil {
+			return err
+		}
+		sends++
+		rec := new(attempts.Record)
+		defer func() { lost = rec.Lost(); hooks.expired(a.Item, err, sends) }()
+		out, err := iam.NewFromConfig(cfg, withAttempts(rec)).CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{})
 		if err == nil {
 			a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
 		}
@@ -194,11 +265,16 @@ func EnableRecovery(ctx context.Context, lease *rootsession.Lease) Action {
 	switch {
 	case err == nil:
 		a.Outcome = Created
+	case rootsession.ErrorCode(err) == "EntityAlreadyExists" && lost != "":
+		a.Outcome, a.RequestID, a.Retried = Created, rootsession.RequestID(err), lost
 	case rootsession.ErrorCode(err) == "EntityAlreadyExists":
 		a.Outcome, a.RequestID = Existing, rootsession.RequestID(err)
+	case errors.Is(err, rootsession.ErrNotRecorded):
+		a.Outcome, a.Error = NotDone, err.Error()
 	default:
 		a.fail(err)
 	}
+	hooks.after(a)
 	return a
 }
 

@@ -44,10 +44,20 @@ type Assumer struct {
 	// Clock tells the time that session expiries are measured against
 	// (time.Now unless set; the simulator's clock in tests).
 	Clock func() time.Time
-	// OnAssume, when set, is told of every AssumeRoot call and its outcome
-	// (session or error), so each elevation can be recorded.
-	OnAssume func(account string, task Task, s *Session, err error)
+	// BeforeAssume, when set, is called right before every AssumeRoot call,
+	// to record it ahead. If it fails, AssumeRoot is not called: Assume
+	// returns an error wrapping ErrNotRecorded and BeforeAssume's.
+	BeforeAssume func(account string, task Task) error
+	// OnAssume, when set, is told of every AssumeRoot call's outcome
+	// (session or error), so each elevation can be recorded. If it fails
+	// for a session, the session is dropped: Assume returns an error
+	// wrapping ErrNotRecorded and OnAssume's, and no one gets to use it.
+	OnAssume func(account string, task Task, s *Session, err error) error
 }
+
+// ErrNotRecorded marks a call that was not made, or a session that was
+// not used, because its record could not be written.
+var ErrNotRecorded = errors.New("its record could not be written")
 
 // NewAssumer returns an Assumer that calls the Regional STS endpoint of
 // base's region, the only kind that accepts AssumeRoot.
@@ -71,11 +81,16 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	if duration > 0 {
 		in.DurationSeconds = aws.Int32(int32(duration / time.Second))
 	}
+	if a.BeforeAssume != nil {
+		if err := a.BeforeAssume(account, task); err != nil {
+			return nil, fmt.Errorf("AssumeRoot %s not called, as %w: %w", task.Name, ErrNotRecorded, err)
+		}
+	}
 	out, err := a.sts.AssumeRoot(ctx, in)
 	if err != nil {
 		err = &AssumeError{Account: account, Task: task, Err: err}
 		if a.OnAssume != nil {
-			a.OnAssume(account, task, nil, err)
+			a.OnAssume(account, task, nil, err) // the failure stands, recorded or not
 		}
 		return nil, err
 	}
@@ -88,7 +103,9 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 		Expires: aws.ToTime(c.Expiration), Config: cfg, RequestID: ResultRequestID(out.ResultMetadata),
 	}
 	if a.OnAssume != nil {
-		a.OnAssume(account, task, s, nil)
+		if err := a.OnAssume(account, task, s, nil); err != nil {
+			return nil, fmt.Errorf("the root session AssumeRoot %s issued is not used, as %w: %w", task.Name, ErrNotRecorded, err)
+		}
 	}
 	return s, nil
 }

@@ -55,15 +55,30 @@ type Result struct {
 // ErrChanged is returned when the policy changed between Inspect and Apply.
 var ErrChanged = errors.New("the policy changed since it was shown")
 
+// Hooks are told of the change Apply makes.
+type Hooks struct {
+	// Before is called right before the change's call is sent, when the
+	// lease's current session (KeyID) is the one that sends it, with the
+	// backup's path. If it fails, nothing is sent: Apply returns an error
+	// wrapping rootsession.ErrNotRecorded.
+	Before func(backup string) error
+	// After is told of the change's outcome as soon as its answer is known,
+	// before the read-back: res holds the backup and the request ID, err
+	// the call's error. A call AWS refuses because its session expired
+	// (ExpiredToken) is sent again with a new session: Before and After
+	// are then called once more.
+	After func(res Result, err error)
+}
+
 // Apply replaces st's policy with next (nil: deletes it). In order: it
 // reads the policy again and stops if it is no longer the one shown; writes
-// the backup and syncs it; makes the change; and reads the policy back to
-// verify it. The backup is written even when the change then fails, and
-// its path is in the result whenever it exists. Once ctx is cancelled no
-// further step starts (the error wraps context.Canceled and nothing was
-// changed), but a call once sent is let finish, and so is the read-back of
-// a change that was sent.
-func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *string, backupDir, reason string, now time.Time) (Result, error) {
+// the backup and syncs it; makes the change, telling hooks right before
+// and right after; and reads the policy back to verify it. The backup is
+// written even when the change then fails, and its path is in the result
+// whenever it exists. Once ctx is cancelled no further step starts (the
+// error wraps context.Canceled and nothing was changed), but a call once
+// sent is let finish, and so is the read-back of a change that was sent.
+func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *string, backupDir, reason string, now time.Time, hooks Hooks) (Result, error) {
 	parent := ctx
 	interrupted := func() error {
 		if err := parent.Err(); err != nil {
@@ -97,10 +112,21 @@ func Apply(ctx context.Context, lease *rootsession.Lease, st *State, next *strin
 		return res, err
 	}
 	err = lease.Do(ctx, func(cfg aws.Config) error {
+		if hooks.Before != nil {
+			if err := hooks.Before(res.Backup); err != nil {
+				return fmt.Errorf("not sent, as %w: %w", rootsession.ErrNotRecorded, err)
+			}
+		}
 		var err error
 		res.RequestID, err = SetPolicy(ctx, cfg, st.Resource, next)
+		if hooks.After != nil {
+			hooks.After(res, err)
+		}
 		return err
 	})
+	if errors.Is(err, rootsession.ErrNotRecorded) {
+		return res, fmt.Errorf("%w; nothing was changed", err)
+	}
 	if err != nil {
 		return res, err
 	}
