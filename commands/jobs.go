@@ -150,8 +150,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
 
 	var mu sync.Mutex
-	listErr := orgscan.FanOut(ctx, in.Concurrency,
-		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, run.assumer,
 		func(ctx context.Context, t orgscan.Target) {
 			job := planAccount(ctx, run, spec, t)
 			mu.Lock()
@@ -159,7 +158,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 			mu.Unlock()
 		})
 	sort.Slice(report.Accounts, func(i, j int) bool { return report.Accounts[i].ID < report.Accounts[j].ID })
-	switch {
+	switch halt := run.assumer.Halted(); {
+	case halt != nil && ctx.Err() == nil:
+		return fmt.Errorf("%w; nothing was changed", halt)
 	case ctx.Err() != nil:
 		report.finish()
 		renderJobs(deps.IO, in.Output, report)
@@ -167,7 +168,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 	case errors.Is(listErr, orgscan.ErrUnknownOU):
 		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
 	case listErr != nil:
-		return fmt.Errorf("listing accounts failed, so nothing was changed: %s", rootsession.Describe(listErr))
+		return &listingError{listErr, "nothing was changed"}
 	}
 	report.finish()
 
@@ -210,6 +211,9 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 	case t.Skip != "":
 		job.Status, job.Reason = JobSkipped, t.Skip
 		return job
+	case run.assumer.Halted() != nil:
+		job.Status, job.Reason = JobInterrupted, notRunReason
+		return job
 	case ctx.Err() != nil:
 		job.Status, job.Reason = JobInterrupted, "interrupted before this account was inspected; nothing was changed"
 		return job
@@ -217,6 +221,10 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 	job.lease = run.assumer.Lease(t.ID, spec.task)
 	items, err := spec.plan(ctx, job)
 	if err != nil {
+		if errors.As(err, new(*rootsession.OrgError)) {
+			job.Status, job.Reason = JobInterrupted, notRunReason
+			return job
+		}
 		if ctx.Err() != nil {
 			job.Status, job.Reason = JobInterrupted, "interrupted while this account was inspected; nothing was changed"
 			return job
