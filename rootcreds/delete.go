@@ -76,6 +76,7 @@ const (
 	Failed   = "failed"
 	NotDone  = "not_done" // interrupted before this item
 	Planned  = "planned"  // --dry-run
+	Held     = "held"     // a risky step the user did not accept: not taken
 	Created  = "created"
 	Existing = "already_exists"
 )
@@ -87,6 +88,10 @@ type Action struct {
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Risk and Note say why a step is risky; a risky step the user did not
+	// accept is Held.
+	Risk Risk   `json:"risk,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Delete deletes items in order with lease's session, telling onAction of
