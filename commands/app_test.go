@@ -29,9 +29,9 @@ func TestSimFlagRunsTheEmbeddedOrganization(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Summary.WithRootCredentials != 7 {
 		t.Fatalf("report: %v %+v", err, r.Summary)
 	}
-	code, out, _ = runReal("audit", "--sim=fresh", "-o", "json")
-	if code != ExitPartial || !strings.Contains(out, "run: rootctl enable") {
-		t.Fatalf("--sim=fresh: exit %d\n%s", code, out)
+	code, out, stderr = runReal("audit", "--sim=fresh", "-o", "json")
+	if code != ExitFailure || out != "" || !strings.Contains(stderr, "run: rootctl enable") {
+		t.Fatalf("--sim=fresh: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, _ = runReal("status", "--sim=synthetic:25", "-o", "json")
 	if code != 0 || !strings.Contains(out, `"organization_id": "o-synthetic0000"`) {

@@ -178,10 +178,22 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	assumer.Clock = env.Now
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()
-	listErr := orgscan.FanOut(ctx, in.Concurrency,
-		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, assumer,
 		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, lister, t)) })
 	stopProgress()
+	if halt := assumer.Halted(); halt != nil && ctx.Err() == nil {
+		// One message for the organization, not one error per account; a
+		// report only when some accounts were audited before it.
+		if sink.summary.Audited > 0 {
+			if err := sink.finish(); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("%w; %d accounts audited, %d not", halt, sink.summary.Audited, sink.summary.Accounts-sink.summary.Audited-sink.summary.Skipped)
+	}
+	if listErr != nil && sink.summary.Accounts == 0 && ctx.Err() == nil {
+		return auditOutcome(ctx, listErr, sink.summary, in.ExitZero) // no report of an audit that checked nothing
+	}
 	if err := sink.finish(); err != nil {
 		return err
 	}
@@ -198,6 +210,10 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 		r.Status, r.Reason = StatusSkipped, t.Skip
 		return r
 	}
+	if assumer.Halted() != nil {
+		r.Status, r.Reason = StatusCancelled, notRunReason
+		return r
+	}
 	if ctx.Err() != nil {
 		r.Status, r.Reason = StatusCancelled, "interrupted before this account was audited"
 		return r
@@ -205,10 +221,15 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 	lease := assumer.Lease(t.ID, rootsession.Audit)
 	f, calls, err := auditRoot(ctx, lease)
 	r.APICalls = calls + lease.Assumed()
+	if orgErr := (*rootsession.OrgError)(nil); errors.As(err, &orgErr) {
+		r.Status, r.Reason = StatusCancelled, notRunReason
+		r.APICalls += orgRefusals(orgErr)
+		return r
+	}
 	var assumeErr *rootsession.AssumeError
 	if errors.As(err, &assumeErr) {
 		r.APICalls++
-		if ctx.Err() == nil && !assumeErr.OrgWide() {
+		if ctx.Err() == nil {
 			if now, derr := lister.Describe(ctx, t.ID); derr == nil && now.Skip != "" {
 				r.Account, r.Status, r.Reason = now.Account, StatusSkipped, now.Skip+" (changed since the listing)"
 				return r
@@ -220,6 +241,38 @@ func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *org
 	}
 	r.Findings, r.Status = f, rootStatus(f)
 	return r
+}
+
+// listingError is a failed listing of the organization's accounts, worded
+// with what it means for the run and, when the caller was refused, where
+// rootctl must run from.
+type listingError struct {
+	err         error
+	consequence string // e.g. "nothing was changed"
+}
+
+func (e *listingError) Error() string {
+	msg := fmt.Sprintf("listing accounts failed, so %s: %s", e.consequence, rootsession.Describe(e.err))
+	if code := rootsession.ErrorCode(e.err); code == "AccessDeniedException" || code == "AccessDenied" {
+		msg += " (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)"
+	}
+	return msg
+}
+
+func (e *listingError) Unwrap() error { return e.err }
+
+// notRunReason is the reason given for accounts a run did not reach
+// because an organization-wide refusal stopped it.
+const notRunReason = "not reached: AssumeRoot is refused for the whole organization (see the run's error)"
+
+// orgRefusals is how many AssumeRoot calls an account's organization-wide
+// refusal cost: one when it was this account's own call, none when the
+// halted Assumer answered without asking AWS.
+func orgRefusals(e *rootsession.OrgError) int {
+	if e.Err != nil {
+		return 1
+	}
+	return 0
 }
 
 // auditRoot reads the root user's credentials in the lease's session,
@@ -262,7 +315,7 @@ func auditOutcome(ctx context.Context, listErr error, s AuditSummary, exitZero b
 	case errors.Is(listErr, orgscan.ErrUnknownOU):
 		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
 	case listErr != nil:
-		return fmt.Errorf("listing accounts stopped, so the report is incomplete: %s", rootsession.Describe(listErr))
+		return &listingError{listErr, "the report is incomplete"}
 	case s.Errors > 0:
 		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)}
 	case s.WithRootCredentials > 0 && !exitZero:

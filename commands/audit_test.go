@@ -251,28 +251,6 @@ func TestOneAccountsErrorDoesNotLoseTheOthers(t *testing.T) {
 	}
 }
 
-func TestAuditWithoutTheFeatureNamesTheFix(t *testing.T) {
-	t.Parallel()
-	org := demoOrg(t)
-	org.Features = []string{fixtures.FeatureRootSessions}
-	h := newHarness(t, org, fixtures.Options{})
-	code, out, _ := h.run("audit", "--accounts", "333333333301")
-	if code != ExitPartial || !strings.Contains(out, "run: rootctl enable --credentials-management") {
-		t.Fatalf("exit %d, output:\n%s", code, out)
-	}
-	// A refusal every account gets alike is not looked into per account:
-	// one DescribeAccount, the selection's.
-	describes := 0
-	for _, c := range h.srv.Calls() {
-		if c.Operation == "DescribeAccount" {
-			describes++
-		}
-	}
-	if describes != 1 {
-		t.Fatalf("%d DescribeAccount calls, want 1", describes)
-	}
-}
-
 func TestAuditOutputFormats(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{})

@@ -2,6 +2,9 @@ package commands
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
@@ -13,7 +16,8 @@ import (
 // DeleteInput holds the options of `rootctl delete`.
 type DeleteInput struct {
 	jobInput
-	Kinds rootcreds.Kinds
+	Kinds  rootcreds.Kinds
+	Accept []rootcreds.Risk // risky steps to take anyway
 }
 
 func deleteCommand(deps *Deps) *cli.Command {
@@ -40,14 +44,32 @@ Examples:
 			&cli.BoolFlag{Name: "access-keys", Category: "Credentials", Destination: &in.Kinds.AccessKeys, Usage: "delete root access keys"},
 			&cli.BoolFlag{Name: "certificates", Category: "Credentials", Destination: &in.Kinds.Certificates, Usage: "delete root signing certificates"},
 			&cli.BoolFlag{Name: "mfa", Category: "Credentials", Destination: &in.Kinds.MFA, Usage: "deactivate root MFA devices"},
+			&cli.StringSliceFlag{Name: "accept", Category: "Credentials", Usage: "take a risky step the plan holds back: `RISK` is " + riskNames() + " (repeat for both)"},
 		),
 		Action: func(c *cli.Context) error {
 			if err := in.read(c); err != nil {
 				return err
 			}
+			in.Accept = nil
+			for _, name := range c.StringSlice("accept") {
+				r, err := rootcreds.ParseRisk(strings.TrimSpace(name))
+				if err != nil {
+					return usageErrorf("--accept: %v", err)
+				}
+				in.Accept = append(in.Accept, r)
+			}
 			return DeleteCommand(c.Context, in, deps)
 		},
 	}
+}
+
+// riskNames lists the risks --accept takes.
+func riskNames() string {
+	var names []string
+	for _, r := range rootcreds.Risks {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, " or ")
 }
 
 // deleteActions name the AWS action that deletes each kind.
@@ -64,12 +86,13 @@ func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
 	if !kinds.Any() {
 		kinds = rootcreds.AllKinds()
 	}
-	return runJobs(ctx, deps, in.jobInput, deleteSpec(kinds))
+	return runJobs(ctx, deps, in.jobInput, deleteSpec(kinds, in.Accept))
 }
 
 // deleteSpec deletes the root credentials of the given kinds: delete, and
-// the provisioning hook's --remediate.
-func deleteSpec(kinds rootcreds.Kinds) jobSpec {
+// the provisioning hook's --remediate. A risky step (rootcreds.PlanSteps)
+// is held back unless its risk is among accept.
+func deleteSpec(kinds rootcreds.Kinds, accept []rootcreds.Risk) jobSpec {
 	inspect := func(ctx context.Context, job *AccountJob) (*rootcreds.Findings, error) {
 		var f *rootcreds.Findings
 		err := job.lease.Do(ctx, func(cfg aws.Config) error {
@@ -82,17 +105,29 @@ func deleteSpec(kinds rootcreds.Kinds) jobSpec {
 	return jobSpec{
 		command: "delete",
 		task:    rootsession.Delete,
-		plan: func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error) {
+		plan: func(ctx context.Context, job *AccountJob, now time.Time) ([]rootcreds.Action, error) {
 			f, err := inspect(ctx, job)
 			if err != nil {
 				return nil, err
 			}
-			return rootcreds.PlanDelete(f, kinds), nil
+			var actions []rootcreds.Action
+			for _, st := range rootcreds.PlanSteps(f, kinds, now) {
+				a := rootcreds.Action{Item: st.Item, Outcome: rootcreds.Planned, Risk: st.Risk, Note: st.Why}
+				if st.Risk != "" && !slices.Contains(accept, st.Risk) {
+					a.Outcome = rootcreds.Held
+				}
+				actions = append(actions, a)
+			}
+			return actions, nil
 		},
 		apply: func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) ([]rootcreds.Item, error) {
-			var items []rootcreds.Item
+			var items, held []rootcreds.Item
 			for _, a := range job.Actions {
-				items = append(items, a.Item)
+				if a.Outcome == rootcreds.Held {
+					held = append(held, a.Item)
+				} else {
+					items = append(items, a.Item)
+				}
 			}
 			actions := rootcreds.Delete(ctx, job.lease, items, hooks)
 			for _, a := range actions {
@@ -104,7 +139,14 @@ func deleteSpec(kinds rootcreds.Kinds) jobSpec {
 			if err != nil {
 				return nil, err
 			}
-			return rootcreds.Remaining(f, kinds), nil
+			// What was held back is meant to remain; anything else is a failure.
+			var remaining []rootcreds.Item
+			for _, it := range rootcreds.Remaining(f, kinds) {
+				if !slices.Contains(held, it) {
+					remaining = append(remaining, it)
+				}
+			}
+			return remaining, nil
 		},
 		describe: func(it rootcreds.Item) string {
 			switch it.Kind {

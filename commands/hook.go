@@ -276,7 +276,7 @@ func postCheck(ctx, waitCtx context.Context, run *rootRun, lister *orgscan.Liste
 	if found.Status == HookCompliant || !remediate {
 		return
 	}
-	spec := deleteSpec(rootcreds.AllKinds())
+	spec := deleteSpec(rootcreds.AllKinds(), nil) // a pipeline takes no risky step
 	job := planAccount(ctx, run, spec, t)
 	if job.Status == JobPlanned {
 		applyAccount(ctx, run, spec, job)

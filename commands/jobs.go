@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ const (
 	JobFailed      = "failed"      // a change failed, or the re-listing found what should be gone
 	JobError       = "error"       // the account could not be inspected; nothing was changed
 	JobSkipped     = "skipped"     // management account, or not ACTIVE
+	JobHeld        = "held"        // every step is a risk the user did not accept; nothing was changed
 	JobInterrupted = "interrupted" // Ctrl-C came before this account was finished
 )
 
@@ -54,6 +56,8 @@ type JobSummary struct {
 	Skipped     int `json:"skipped"`
 	Interrupted int `json:"interrupted"`
 	Changes     int `json:"changes"` // items deleted or created
+	// HeldSteps counts the risky steps not taken, in every account.
+	HeldSteps int `json:"held_steps"`
 }
 
 // JobReport is `rootctl delete -o json` and `rootctl recovery -o json`.
@@ -83,8 +87,10 @@ type jobInput struct {
 type jobSpec struct {
 	command string // also the word typed to confirm
 	task    rootsession.Task
-	// plan inspects the account in its session and lists the items to change.
-	plan func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error)
+	// plan inspects the account in its session and lists the changes: each
+	// Planned, or Held when it is a risk the user did not accept. now is
+	// the time risks are judged at.
+	plan func(ctx context.Context, job *AccountJob, now time.Time) ([]rootcreds.Action, error)
 	// apply changes the items, telling hooks of each change before its
 	// call and of each outcome at once, and re-lists: what remains is a
 	// failure.
@@ -151,8 +157,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
 
 	var mu sync.Mutex
-	listErr := orgscan.FanOut(ctx, in.Concurrency,
-		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, run.assumer,
 		func(ctx context.Context, t orgscan.Target) {
 			job := planAccount(ctx, run, spec, t)
 			mu.Lock()
@@ -160,7 +165,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 			mu.Unlock()
 		})
 	sort.Slice(report.Accounts, func(i, j int) bool { return report.Accounts[i].ID < report.Accounts[j].ID })
-	switch {
+	switch halt := run.assumer.Halted(); {
+	case halt != nil && ctx.Err() == nil:
+		return fmt.Errorf("%w; nothing was changed", halt)
 	case ctx.Err() != nil:
 		report.finish()
 		renderJobs(deps.IO, in.Output, report)
@@ -168,7 +175,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 	case errors.Is(listErr, orgscan.ErrUnknownOU):
 		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
 	case listErr != nil:
-		return fmt.Errorf("listing accounts failed, so nothing was changed: %s", rootsession.Describe(listErr))
+		return &listingError{listErr, "nothing was changed"}
 	}
 	report.finish()
 
@@ -177,6 +184,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		planOut = deps.IO.ErrOut
 	}
 	if report.Summary.Planned == 0 {
+		if report.Summary.HeldSteps > 0 {
+			printPlan(planOut, spec, report)
+		}
 		deps.IO.Infof("Nothing to change.\n")
 		renderJobs(deps.IO, in.Output, report)
 		return jobOutcome(ctx, run, report)
@@ -211,13 +221,20 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 	case t.Skip != "":
 		job.Status, job.Reason = JobSkipped, t.Skip
 		return job
+	case run.assumer.Halted() != nil:
+		job.Status, job.Reason = JobInterrupted, notRunReason
+		return job
 	case ctx.Err() != nil:
 		job.Status, job.Reason = JobInterrupted, "interrupted before this account was inspected; nothing was changed"
 		return job
 	}
 	job.lease = run.assumer.Lease(t.ID, spec.task)
-	items, err := spec.plan(ctx, job)
+	actions, err := spec.plan(ctx, job, run.env.Now())
 	if err != nil {
+		if errors.As(err, new(*rootsession.OrgError)) {
+			job.Status, job.Reason = JobInterrupted, notRunReason
+			return job
+		}
 		if ctx.Err() != nil {
 			job.Status, job.Reason = JobInterrupted, "interrupted while this account was inspected; nothing was changed"
 			return job
@@ -226,10 +243,15 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 		return job
 	}
 	job.Status = JobNothing
-	for _, it := range items {
-		job.Actions = append(job.Actions, rootcreds.Action{Item: it, Outcome: rootcreds.Planned})
-		job.Status = JobPlanned
+	for _, a := range actions {
+		switch {
+		case a.Outcome == rootcreds.Planned:
+			job.Status = JobPlanned
+		case job.Status == JobNothing:
+			job.Status = JobHeld
+		}
 	}
+	job.Actions = append(job.Actions, actions...)
 	return job
 }
 
@@ -247,7 +269,12 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		job.Status, job.Reason, job.Error = JobFailed, "", logFailedText(err)
 		return
 	}
-	var actions []rootcreds.Action
+	var actions, held []rootcreds.Action
+	for _, a := range job.Actions {
+		if a.Outcome == rootcreds.Held {
+			held = append(held, a)
+		}
+	}
 	remaining, err := spec.apply(ctx, job, rootcreds.Hooks{
 		Before: func(it rootcreds.Item) error { return run.recordStarted(changeEntry(spec, job, it)) },
 		After: func(a rootcreds.Action) {
@@ -271,7 +298,7 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 			run.record(e)
 		},
 	})
-	job.Actions, job.Remaining = actions, remaining
+	job.Actions, job.Remaining = append(actions, held...), remaining
 	job.Status = JobDone
 	for _, a := range actions {
 		switch a.Outcome {
@@ -350,8 +377,11 @@ func (r *JobReport) finish() {
 			s.Interrupted++
 		}
 		for _, act := range a.Actions {
-			if act.Outcome == rootcreds.Deleted || act.Outcome == rootcreds.Created {
+			switch act.Outcome {
+			case rootcreds.Deleted, rootcreds.Created:
 				s.Changes++
+			case rootcreds.Held:
+				s.HeldSteps++
 			}
 		}
 	}
@@ -367,24 +397,49 @@ func jobOutcome(ctx context.Context, run *rootRun, r *JobReport) error {
 		return fmt.Errorf("the audit log could not be written, so no further change was started: %w", run.logFailed())
 	case s.Failed+s.Errors > 0:
 		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts failed; see their errors in the report", s.Failed+s.Errors, s.Accounts)}
+	case s.HeldSteps > 0 && !r.DryRun:
+		return &exitError{code: ExitFindings, err: fmt.Errorf("%d risky steps were held back, so those credentials remain: %s", s.HeldSteps, acceptHint(r))}
 	}
 	return nil
+}
+
+// acceptHint names the --accept flags that would take a report's held
+// steps.
+func acceptHint(r *JobReport) string {
+	var flags []string
+	seen := map[rootcreds.Risk]bool{}
+	for _, a := range r.Accounts {
+		for _, act := range a.Actions {
+			if act.Outcome == rootcreds.Held && !seen[act.Risk] {
+				seen[act.Risk] = true
+				flags = append(flags, "--accept "+string(act.Risk))
+			}
+		}
+	}
+	return "review them in the plan, then pass " + strings.Join(flags, " ")
 }
 
 func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
 	n := 0
 	fmt.Fprintf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
 	for _, a := range r.Accounts {
-		if a.Status != JobPlanned {
+		if a.Status != JobPlanned && a.Status != JobHeld {
 			continue
 		}
 		fmt.Fprintf(w, "  %s %s\n", a.ID, a.Name)
 		for _, act := range a.Actions {
+			if act.Outcome == rootcreds.Held {
+				fmt.Fprintf(w, "      HELD: %s (%s; risky: pass --accept %s to take this step)\n", spec.describe(act.Item), act.Note, act.Risk)
+				continue
+			}
 			fmt.Fprintf(w, "      %s\n", spec.describe(act.Item))
 			n++
 		}
 	}
 	fmt.Fprintf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
+	if r.Summary.HeldSteps > 0 {
+		fmt.Fprintf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
+	}
 }
 
 func renderJobs(io *IOStreams, format string, r *JobReport) {
@@ -411,13 +466,20 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 			if act.Error != "" {
 				outcome += ": " + act.Error
 			}
+			if act.Outcome == rootcreds.Held {
+				outcome += ": " + act.Note + " (--accept " + string(act.Risk) + ")"
+			}
 			t.Append([]string{a.ID, a.Name, status, act.Item.String(), outcome})
 		}
 	}
 	t.Render()
 	s := r.Summary
-	fmt.Fprintf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted\n",
-		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted)
+	held := ""
+	if s.HeldSteps > 0 {
+		held = fmt.Sprintf(", %d risky steps held", s.HeldSteps)
+	}
+	fmt.Fprintf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
+		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted, held)
 }
 
 // nonEmpty returns the strings of ss that are not empty.

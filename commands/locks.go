@@ -77,8 +77,7 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	defer run.close()
 	report := &LocksReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Accounts: []LocksAccount{}}
 	var mu sync.Mutex
-	listErr := orgscan.FanOut(ctx, in.Concurrency,
-		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
+	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, run.assumer,
 		func(ctx context.Context, t orgscan.Target) {
 			a := findLocks(ctx, run, t)
 			mu.Lock()
@@ -94,6 +93,16 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	}
 	if errors.Is(listErr, orgscan.ErrUnknownOU) {
 		return usageErrorf("--ou %v", listErr)
+	}
+	checked := 0
+	for _, a := range report.Accounts {
+		if a.Status == "locked" || a.Status == "clear" {
+			checked++
+		}
+	}
+	halt := run.assumer.Halted()
+	if halt != nil && ctx.Err() == nil && checked == 0 {
+		return halt // one message for the organization, and no report of nothing
 	}
 	if in.Output == "json" {
 		printJSON(deps.IO.Out, report)
@@ -115,8 +124,10 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	switch {
 	case ctx.Err() != nil:
 		return &exitError{code: ExitCancelled, err: errors.New("interrupted: the report covers the accounts checked so far")}
+	case halt != nil:
+		return fmt.Errorf("%w; %d accounts checked", halt, checked)
 	case listErr != nil:
-		return fmt.Errorf("listing accounts stopped, so the report is incomplete: %s", rootsession.Describe(listErr))
+		return &listingError{listErr, "the report is incomplete"}
 	case report.Errors > 0:
 		return &exitError{code: ExitPartial, err: fmt.Errorf("%d accounts could not be checked; see their errors", report.Errors)}
 	case report.Locked > 0:
@@ -130,6 +141,9 @@ func findLocks(ctx context.Context, run *rootRun, t orgscan.Target) LocksAccount
 	switch {
 	case t.Skip != "":
 		a.Status, a.Reason = StatusSkipped, t.Skip
+		return a
+	case run.assumer.Halted() != nil:
+		a.Status, a.Reason = StatusCancelled, notRunReason
 		return a
 	case ctx.Err() != nil:
 		a.Status, a.Reason = StatusCancelled, "interrupted before this account was checked"
@@ -157,6 +171,8 @@ func findLocks(ctx context.Context, run *rootRun, t orgscan.Target) LocksAccount
 		return nil
 	})
 	switch {
+	case errors.As(err, new(*rootsession.OrgError)):
+		a.Status, a.Reason = StatusCancelled, notRunReason
 	case err != nil && ctx.Err() != nil:
 		a.Status, a.Reason = StatusCancelled, "interrupted while this account was checked"
 	case err != nil:

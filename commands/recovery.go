@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,7 +44,7 @@ func RecoveryCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	return runJobs(ctx, deps, in, jobSpec{
 		command: "recovery",
 		task:    rootsession.CreatePassword,
-		plan: func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error) {
+		plan: func(ctx context.Context, job *AccountJob, _ time.Time) ([]rootcreds.Action, error) {
 			has, err := rootcreds.HasPassword(ctx, job.lease)
 			if err != nil || has {
 				if has {
@@ -51,7 +52,7 @@ func RecoveryCommand(ctx context.Context, in jobInput, deps *Deps) error {
 				}
 				return nil, err
 			}
-			return []rootcreds.Item{recovery}, nil
+			return []rootcreds.Action{{Item: recovery, Outcome: rootcreds.Planned}}, nil
 		},
 		apply: func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) ([]rootcreds.Item, error) {
 			a := rootcreds.EnableRecovery(ctx, job.lease, hooks)

@@ -221,7 +221,7 @@ func TestAFullDiskStartsNothing(t *testing.T) {
 			[]string{"exec", "--account", "444444444402", "--task", "audit", "--reason", "INC-7", "--", "touch", "MARKER"}, at("exec", auditlog.Started),
 			[]string{"sts:AssumeRoot"}, "touch was not run, as the audit log could not record it: writing the audit log ", nil},
 		{"delete, the first deletion not recorded: no deletion in any account",
-			[]string{"delete", "--accounts", "333333333304,444444444405", "--reason", "SEC-42", "--yes", "--concurrency", "1", "-o", "json"}, at("iam:DeleteAccessKey", auditlog.Started),
+			[]string{"delete", "--accounts", "333333333304,444444444405", "--accept", "recently-used-key", "--reason", "SEC-42", "--yes", "--concurrency", "1", "-o", "json"}, at("iam:DeleteAccessKey", auditlog.Started),
 			[]string{"sts:AssumeRoot", "sts:AssumeRoot"},
 			"the audit log could not be written, so no further change was started: writing the audit log ",
 			func(t *testing.T, out string) {

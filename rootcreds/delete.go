@@ -78,6 +78,7 @@ const (
 	Failed   = "failed"
 	NotDone  = "not_done" // interrupted before this item
 	Planned  = "planned"  // --dry-run
+	Held     = "held"     // a risky step the user did not accept: not taken
 	Created  = "created"
 	Existing = "already_exists"
 )
@@ -94,6 +95,10 @@ type Action struct {
 	// call may have reached AWS and its response was lost, so the change is
 	// this run's.
 	Retried string `json:"retried,omitempty"`
+	// Risk and Note say why a step is risky; a risky step the user did not
+	// accept is Held.
+	Risk Risk   `json:"risk,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Hooks are told of each change Delete and EnableRecovery make.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,6 +53,12 @@ type Assumer struct {
 	// for a session, the session is dropped: Assume returns an error
 	// wrapping ErrNotRecorded and OnAssume's, and no one gets to use it.
 	OnAssume func(account string, task Task, s *Session, err error) error
+
+	setupMu    sync.Mutex
+	setupRead  bool
+	setupState *Setup
+	haltMu     sync.Mutex
+	halt       *OrgError
 }
 
 // ErrNotRecorded marks a call that was not made, or a session that was
@@ -66,8 +72,13 @@ func NewAssumer(base aws.Config) *Assumer {
 }
 
 // Assume asks for a root session in account for task. A zero duration asks
-// for the full 15 minutes.
+// for the full 15 minutes. A refusal that is the organization's (see
+// OrgError) halts the Assumer: from then on every account gets that error
+// without a call to AWS.
 func (a *Assumer) Assume(ctx context.Context, account string, task Task, duration time.Duration) (*Session, error) {
+	if h := a.Halted(); h != nil {
+		return nil, &OrgError{Missing: h.Missing}
+	}
 	if !ValidAccountID(account) {
 		return nil, fmt.Errorf("account ID %q: want 12 digits", account)
 	}
@@ -88,7 +99,10 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	}
 	out, err := a.sts.AssumeRoot(ctx, in)
 	if err != nil {
-		err = &AssumeError{Account: account, Task: task, Err: err}
+		err = a.classify(ctx, &AssumeError{Account: account, Task: task, Err: err})
+		if oe, ok := err.(*OrgError); ok {
+			err = a.stop(oe)
+		}
 		if a.OnAssume != nil {
 			a.OnAssume(account, task, nil, err) // the failure stands, recorded or not
 		}
@@ -137,31 +151,17 @@ func (e *AssumeError) Unwrap() error { return e.Err }
 // Code is the AWS error code, or "" when the call never got an answer.
 func (e *AssumeError) Code() string { return ErrorCode(e.Err) }
 
-// OrgWide reports whether the refusal comes from the organization's or
-// the caller's setup (a feature or trusted access off, a global endpoint,
-// expired caller credentials), so that every account gets the same answer
-// and looking at the one account says nothing more.
-func (e *AssumeError) OrgWide() bool {
-	msg, code := errorMessage(e.Err), ErrorCode(e.Err)
-	return strings.Contains(msg, "feature is not enabled") || strings.Contains(msg, "Service not enabled for AWS Organizations") ||
-		code == "InvalidAction" || code == "ExpiredToken" || code == "ExpiredTokenException"
-}
-
-// Hint names what fixes the refusal, from AWS's documented answers.
+// Hint names what fixes the refusal. It goes by the error code only: AWS's
+// wording is not an interface (an organization-wide cause is named by
+// OrgError, from prerequisites rootctl reads itself).
 func (e *AssumeError) Hint() string {
-	msg := errorMessage(e.Err)
-	switch {
-	case strings.Contains(msg, "Root credentials management feature is not enabled"):
-		return "run: rootctl enable --credentials-management"
-	case strings.Contains(msg, "Root sessions feature is not enabled"):
-		return "run: rootctl enable --root-sessions"
-	case strings.Contains(msg, "Service not enabled for AWS Organizations"):
-		return "trusted access for iam.amazonaws.com is off; run: rootctl enable"
-	case ErrorCode(e.Err) == "AccessDenied":
-		return "the caller must be the management account or the IAM delegated administrator, allowed sts:AssumeRoot, and the target an ACTIVE member account; check: rootctl status"
-	case ErrorCode(e.Err) == "InvalidAction":
+	switch e.Code() {
+	case "AccessDenied", "AccessDeniedException":
+		return "the caller must be the management account or the IAM delegated administrator and allowed sts:AssumeRoot, " +
+			"no SCP may deny it, and the target must be an ACTIVE member account; check: rootctl status"
+	case "InvalidAction":
 		return "AssumeRoot needs a Regional STS endpoint; pass --region"
-	case ErrorCode(e.Err) == "ExpiredToken" || ErrorCode(e.Err) == "ExpiredTokenException":
+	case "ExpiredToken", "ExpiredTokenException":
 		return "the caller's own credentials expired; refresh them (aws sso login, or a new session)"
 	}
 	return ""
@@ -189,14 +189,6 @@ func ErrorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func errorMessage(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
 	}
 	return ""
 }

@@ -75,30 +75,43 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 		s.CallerRole = RoleManagement
 	}
 
-	admins, err := orgs.ListDelegatedAdministrators(ctx, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
-	switch {
-	case err == nil:
-		for _, a := range admins.DelegatedAdministrators {
+	// Both lists are paged on AWS: an organization with many trusted
+	// services, or a page size of 1, must not hide IAM's entry.
+	admins := organizations.NewListDelegatedAdministratorsPaginator(orgs, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
+	for admins.HasMorePages() {
+		page, err := admins.NextPage(ctx)
+		if ErrorCode(err) == "AccessDeniedException" {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ListDelegatedAdministrators: %w", err)
+		}
+		for _, a := range page.DelegatedAdministrators {
 			s.DelegatedAdministrators = append(s.DelegatedAdministrators, aws.ToString(a.Id))
 		}
-		if slices.Contains(s.DelegatedAdministrators, s.CallerAccount) {
-			s.CallerRole = RoleDelegateAdmin
-		}
-	case ErrorCode(err) != "AccessDeniedException":
-		return nil, fmt.Errorf("ListDelegatedAdministrators: %w", err)
+	}
+	if slices.Contains(s.DelegatedAdministrators, s.CallerAccount) {
+		s.CallerRole = RoleDelegateAdmin
 	}
 
-	access, err := orgs.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
-	switch {
-	case err == nil:
-		s.TrustedAccess = Disabled
-		for _, p := range access.EnabledServicePrincipals {
+	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(orgs, &organizations.ListAWSServiceAccessForOrganizationInput{})
+	for access.HasMorePages() {
+		page, err := access.NextPage(ctx)
+		if ErrorCode(err) == "AccessDeniedException" {
+			s.TrustedAccess = Unknown
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ListAWSServiceAccessForOrganization: %w", err)
+		}
+		if s.TrustedAccess == Unknown {
+			s.TrustedAccess = Disabled
+		}
+		for _, p := range page.EnabledServicePrincipals {
 			if aws.ToString(p.ServicePrincipal) == IAMServicePrincipal {
 				s.TrustedAccess = Enabled
 			}
 		}
-	case ErrorCode(err) != "AccessDeniedException":
-		return nil, fmt.Errorf("ListAWSServiceAccessForOrganization: %w", err)
 	}
 
 	features, err := iam.NewFromConfig(cfg).ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{})
@@ -135,6 +148,7 @@ type Fix struct {
 	Missing    string `json:"missing"`
 	Command    string `json:"command"`
 	AWSCommand string `json:"aws_cli_command,omitempty"`
+	feature    string // the IAM feature this fix turns on, if it is one
 }
 
 // Fixes lists what is missing, each with the command that fixes it.
@@ -142,23 +156,23 @@ func (s *Setup) Fixes() []Fix {
 	var fixes []Fix
 	if s.FeatureSet != "ALL" {
 		fixes = append(fixes, Fix{"the organization does not have all features enabled",
-			"aws organizations enable-all-features (then every member account approves)", ""})
+			"aws organizations enable-all-features (then every member account approves)", "", ""})
 	}
 	if s.CallerRole == RoleMember {
 		fixes = append(fixes, Fix{"the caller is neither the management account nor the IAM delegated administrator",
-			"run rootctl with management-account credentials, or register this account: rootctl enable --delegate " + s.CallerAccount, ""})
+			"run rootctl with management-account credentials, or register this account: rootctl enable --delegate " + s.CallerAccount, "", ""})
 	}
 	if s.TrustedAccess == Disabled {
 		fixes = append(fixes, Fix{"trusted access for iam.amazonaws.com", "rootctl enable",
-			"aws organizations enable-aws-service-access --service-principal iam.amazonaws.com"})
+			"aws organizations enable-aws-service-access --service-principal iam.amazonaws.com", ""})
 	}
 	if s.RootCredentialsManagement == Disabled {
 		fixes = append(fixes, Fix{"the RootCredentialsManagement feature", "rootctl enable --credentials-management",
-			"aws iam enable-organizations-root-credentials-management"})
+			"aws iam enable-organizations-root-credentials-management", FeatureRootCredentialsManagement})
 	}
 	if s.RootSessions == Disabled {
 		fixes = append(fixes, Fix{"the RootSessions feature", "rootctl enable --root-sessions",
-			"aws iam enable-organizations-root-sessions"})
+			"aws iam enable-organizations-root-sessions", FeatureRootSessions})
 	}
 	return fixes
 }
