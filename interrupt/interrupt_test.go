@@ -1,9 +1,12 @@
 package interrupt
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -260,4 +263,60 @@ func waitFor(out *syncBuffer, want string) string {
 		time.Sleep(time.Millisecond)
 	}
 	return out.String()
+}
+
+// TestHelperNotify is not a test: run with INTERRUPT_HELPER=1, it is a
+// process under Notify that says "ready", then "cancelled" once its
+// context is, and waits for the second signal to end it.
+func TestHelperNotify(t *testing.T) {
+	if os.Getenv("INTERRUPT_HELPER") != "1" {
+		t.Skip("the helper process of TestNotifyWithRealSignals")
+	}
+	ctx, stop := Notify(context.Background(), os.Stderr)
+	defer stop()
+	os.Stdout.WriteString("ready\n")
+	<-ctx.Done()
+	os.Stdout.WriteString("cancelled\n")
+	time.Sleep(time.Minute)
+	os.Exit(0)
+}
+
+// TestNotifyWithRealSignals: a process under Notify (as rootctl's main
+// is) is cancelled by SIGHUP and ended, with exit status 130, by the
+// SIGINT that follows.
+func TestNotifyWithRealSignals(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP to send on Windows")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNotify$")
+	cmd.Env = append(os.Environ(), "INTERRUPT_HELPER=1")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewReader(stdout)
+	if l, err := lines.ReadString('\n'); l != "ready\n" {
+		t.Fatalf("helper: %q, %v", l, err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if l, err := lines.ReadString('\n'); l != "cancelled\n" {
+		t.Fatalf("after SIGHUP: %q, %v", l, err)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("after the second signal: %v (exit %d), want exit 130; stderr %q", err, code, stderr.String())
+	}
+	want := "rootctl: interrupting (SIGHUP): finishing calls already sent; press Ctrl-C again to exit now\n" +
+		"rootctl: interrupted again; exiting now. No AWS call was in flight.\n"
+	if stderr.String() != want {
+		t.Fatalf("stderr %q, want %q", stderr.String(), want)
+	}
 }
