@@ -210,8 +210,8 @@ func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
 // while AWS would have answered. Retries stay bounded by MaxAttempts and
 // backoff, and --rate keeps rootctl under the quota to begin with.
 //
-// Every attempt is bounded by opts.RequestTimeout (connect, TLS handshake,
-// response headers), so that a hung endpoint cannot hold a call (and so a
+// Every attempt is bounded by opts.RequestTimeout (connect, TLS handshake
+// (never over the SDK's 10 s), response headers), so that a hung endpoint cannot hold a call (and so a
 // run) forever, not even a change call that Ctrl-C lets finish: an attempt
 // that times out is retried like any transport error, within MaxAttempts.
 // Every call is tracked while in flight, for the second Ctrl-C to name.
@@ -234,7 +234,7 @@ func finishConfig(cfg *aws.Config, opts AWSOptions) error {
 	}).WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 1024
 		t.MaxIdleConnsPerHost = 1024
-		t.TLSHandshakeTimeout = timeout
+		t.TLSHandshakeTimeout = min(timeout, awshttp.DefaultHTTPTransportTLSHandleshakeTimeout)
 		t.ResponseHeaderTimeout = timeout
 	})
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
