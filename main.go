@@ -5,14 +5,13 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/rootctl/rootctl/commands"
+	"github.com/rootctl/rootctl/interrupt"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interrupt.Notify(context.Background(), os.Stderr)
 	code := commands.Run(ctx, os.Args, &commands.Deps{IO: commands.System()})
 	stop()
 	os.Exit(code)

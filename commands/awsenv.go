@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/interrupt"
 )
 
 // AWSOptions are the values of the flags every AWS command accepts.
@@ -27,7 +31,20 @@ type AWSOptions struct {
 	Region      string
 	EndpointURL string
 	Sim         string // "" for real AWS; else an embedded org name or a fixture file
+	// RequestTimeout bounds each attempt of an AWS call: connecting, the
+	// TLS handshake and the wait for the response headers each get at most
+	// this long. Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is --request-timeout's default: AWS answers in well
+// under a second; 30 s is long enough for a slow network and short enough
+// that a hung endpoint is noticed.
+const DefaultRequestTimeout = 30 * time.Second
+
+// maxRequestTimeout bounds --request-timeout: with the retries, a call may
+// wait ten times as long.
+const maxRequestTimeout = 10 * time.Minute
 
 // Env is what an AWS command works with, built once per run: the streams,
 // one base AWS configuration (shared HTTP client and retryer), and the
@@ -87,11 +104,23 @@ func awsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "region", Category: "AWS", Usage: "AWS `REGION` (default: from the AWS config, else us-east-1); AssumeRoot always uses its Regional STS endpoint"},
 		&cli.StringFlag{Name: "endpoint-url", Category: "AWS", Usage: "send every AWS call to `URL`, like the AWS CLI's --endpoint-url (AWS_ENDPOINT_URL works too)"},
 		&cli.GenericFlag{Name: "sim", Category: "AWS", Value: &simFlag{}, Usage: "run against the simulated organization started in-process: --sim for the demo org, --sim=FILE for a fixture file (or --sim=fresh, --sim=synthetic:N)"},
+		&cli.DurationFlag{Name: "request-timeout", Category: "AWS", Value: DefaultRequestTimeout,
+			Usage:  "give up on an attempt of an AWS call with no answer within `DURATION` (it is retried, at most 10 attempts in all); up to 10m",
+			Action: func(_ *cli.Context, d time.Duration) error { return checkRequestTimeout(d) }},
 	}
 }
 
+// checkRequestTimeout validates --request-timeout.
+func checkRequestTimeout(d time.Duration) error {
+	if d <= 0 || d > maxRequestTimeout {
+		return usageErrorf("--request-timeout %v: want a duration above 0 and at most 10m, such as 30s or 2m", d)
+	}
+	return nil
+}
+
 func awsOptions(c *cli.Context) AWSOptions {
-	o := AWSOptions{Profile: c.String("profile"), Region: c.String("region"), EndpointURL: c.String("endpoint-url")}
+	o := AWSOptions{Profile: c.String("profile"), Region: c.String("region"), EndpointURL: c.String("endpoint-url"),
+		RequestTimeout: c.Duration("request-timeout")}
 	if f, ok := c.Generic("sim").(*simFlag); ok {
 		o.Sim = f.value
 	}
@@ -129,7 +158,7 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w (check --profile and ~/.aws/config)", err)
 	}
-	if err := finishConfig(&cfg); err != nil {
+	if err := finishConfig(&cfg, opts); err != nil {
 		return nil, err
 	}
 	return &Env{IO: io, AWS: cfg, Now: time.Now}, nil
@@ -169,7 +198,7 @@ func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(srv.URL()),
 	}
-	if err := finishConfig(&cfg); err != nil {
+	if err := finishConfig(&cfg, opts); err != nil {
 		srv.Close()
 		return nil, err
 	}
@@ -183,17 +212,35 @@ func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
 // under throttling it runs dry and fails calls with "retry quota exceeded"
 // while AWS would have answered. Retries stay bounded by MaxAttempts and
 // backoff, and --rate keeps rootctl under the quota to begin with.
-func finishConfig(cfg *aws.Config) error {
+//
+// Every attempt is bounded by opts.RequestTimeout (connect, TLS handshake
+// (never over the SDK's 10 s), response headers), so that a hung endpoint cannot hold a call (and so a
+// run) forever, not even a change call that Ctrl-C lets finish: an attempt
+// that times out is retried like any transport error, within MaxAttempts.
+// Every call is tracked while in flight, for the second Ctrl-C to name.
+func finishConfig(cfg *aws.Config, opts AWSOptions) error {
 	if cfg.Region == "" {
 		cfg.Region = defaultRegion
 	}
 	if cfg.Region == "aws-global" {
 		return usageErrorf("--region aws-global names the global STS endpoint, which refuses AssumeRoot; pass a Regional name such as us-east-1")
 	}
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+	timeout := opts.RequestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
+	if err := checkRequestTimeout(timeout); err != nil {
+		return err
+	}
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
+		d.Timeout = timeout
+	}).WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 1024
 		t.MaxIdleConnsPerHost = 1024
+		t.TLSHandshakeTimeout = min(timeout, awshttp.DefaultHTTPTransportTLSHandleshakeTimeout)
+		t.ResponseHeaderTimeout = timeout
 	})
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
@@ -202,4 +249,43 @@ func finishConfig(cfg *aws.Config) error {
 		})
 	}
 	return nil
+}
+
+// requestTimeoutError is a call whose every attempt went unanswered within
+// --request-timeout.
+type requestTimeoutError struct {
+	timeout  time.Duration
+	attempts int
+	err      error
+}
+
+func (e *requestTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within %v (--request-timeout), %d attempts; the endpoint or the network is slow or down: try again later, or raise --request-timeout",
+		e.timeout, e.attempts)
+}
+
+func (e *requestTimeoutError) Unwrap() error { return e.err }
+
+// timeoutErrors is an APIOptions entry that words a call that failed
+// because its attempts timed out as such (the SDK's own error is a long
+// chain ending in "net/http: timeout awaiting response headers").
+func timeoutErrors(timeout time.Duration) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("rootctl.RequestTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				// A timeout with the call's own context still live is an
+				// attempt's (net/http's header timeout also matches
+				// context.DeadlineExceeded, so that cannot tell them apart).
+				var te interface{ Timeout() bool }
+				if err != nil && errors.As(err, &te) && te.Timeout() && ctx.Err() == nil {
+					attempts := 1
+					if r, ok := retry.GetAttemptResults(md); ok {
+						attempts = len(r.Results)
+					}
+					err = &requestTimeoutError{timeout: timeout, attempts: attempts, err: err}
+				}
+				return out, md, err
+			}), middleware.After)
+	}
 }

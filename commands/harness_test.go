@@ -66,7 +66,7 @@ func loadStatic(endpoint string, creds fixtures.Credentials, now func() time.Tim
 			Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 			BaseEndpoint: aws.String(endpoint),
 		}
-		if err := finishConfig(&cfg); err != nil {
+		if err := finishConfig(&cfg, opts); err != nil {
 			return nil, err
 		}
 		return &Env{IO: io, AWS: cfg, Now: now}, nil

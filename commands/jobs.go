@@ -191,6 +191,21 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		renderJobs(deps.IO, in.Output, report)
 		return jobOutcome(ctx, run, report)
 	}
+	if !in.DryRun {
+		// Lock every account the plan changes before it is shown, so that
+		// no other run changes them between this plan and its changes.
+		var targets []lockTarget
+		for _, a := range report.Accounts {
+			if a.Status == JobPlanned {
+				targets = append(targets, accountLock(a.ID))
+			}
+		}
+		locks, err := takeLocks(deps, spec.command, targets)
+		if err != nil {
+			return err
+		}
+		defer locks.release()
+	}
 	printPlan(planOut, spec, report)
 	if in.DryRun {
 		renderJobs(deps.IO, in.Output, report)

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestALostResponseIsReportedAsThisRunsChange(t *testing.T) {
 			"CreateLoginProfile", []string{"", "EntityAlreadyExists"}, "password", rootcreds.Created, lost, auditlog.Success},
 		{"delete: a key someone else deleted just before the call is already gone", []string{"delete", "--accounts", "444444444405"},
 			func(h **harness) fixtures.Options {
-				return fixtures.Options{BeforeCall: func(c fixtures.Call) {
+				return fixtures.Options{Hold: func(_ context.Context, c fixtures.Call) {
 					if c.Operation == "DeleteAccessKey" {
 						(*h).srv.Update(func(org *fixtures.Org) {
 							for i := range org.Accounts {

@@ -234,6 +234,15 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	if err := unlock.CheckBackupDir(backupDir); err != nil {
 		return usageErrorf("%v, so nothing was asked of AWS (pass --backup-dir DIR)", err)
 	}
+	if !in.DryRun {
+		// Held from before the policy is read to show until the run ends,
+		// so that another run's change cannot slip in between.
+		locks, err := takeLocks(deps, "unlock "+in.Service, []lockTarget{resourceLock(in.Service, in.Account, in.Name)})
+		if err != nil {
+			return err
+		}
+		defer locks.release()
+	}
 	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
@@ -321,8 +330,16 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	if err := run.logFailed(); err != nil {
 		return fmt.Errorf("the change was made but the audit log could not be written: %w", err)
 	}
+	if ctx.Err() != nil {
+		// Ctrl-C came while the change was in flight; it was let finish.
+		// Exit 130 as for any interrupted run, but say it was made.
+		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted, but the change WAS made and verified: %s %s; the previous policy is in %s",
+			pastTense[plan.action], st.Resource, res.Backup)}
+	}
 	return nil
 }
+
+var pastTense = map[string]string{"delete": "deleted the policy of", "replace": "replaced the policy of", "restore": "restored the policy of"}
 
 func setPolicyAction(service string, next *string) string {
 	switch {

@@ -112,7 +112,7 @@ func TestEveryCallIsOnDiskBeforeAWSReceivesIt(t *testing.T) {
 			var h *harness
 			var mu sync.Mutex
 			var checked []string
-			h = newHarness(t, demoOrg(t), fixtures.Options{BeforeCall: func(c fixtures.Call) {
+			h = newHarness(t, demoOrg(t), fixtures.Options{Hold: func(_ context.Context, c fixtures.Call) {
 				call := c.Service + ":" + c.Operation
 				if len(writeCalls([]fixtures.Call{c})) == 0 && call != "sts:AssumeRoot" {
 					return

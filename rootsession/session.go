@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/rootctl/rootctl/interrupt"
 )
 
 // MaxDuration is the longest root session AWS issues: the 15-minute window.
@@ -110,6 +113,9 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	}
 	c := out.Credentials
 	cfg := a.base.Copy()
+	// The session's calls are tracked as made in account, so that an
+	// interrupted run can say where its calls in flight were.
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Account(account))
 	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 		aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
 	s := &Session{

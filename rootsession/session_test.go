@@ -52,7 +52,7 @@ func TestAssumerRecordsAheadAndFailsClosed(t *testing.T) {
 			var mu sync.Mutex
 			var events []string
 			note := func(s string) { mu.Lock(); events = append(events, s); mu.Unlock() }
-			srv, base := emulator(t, fixtures.Options{BeforeCall: func(c fixtures.Call) {
+			srv, base := emulator(t, fixtures.Options{Hold: func(_ context.Context, c fixtures.Call) {
 				if c.Operation == "AssumeRoot" {
 					note("AWS receives AssumeRoot")
 				}
