@@ -136,7 +136,7 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 // it from stdin.
 func mfaPrompt(io *IOStreams, serial string) func() (string, error) {
 	return func() (string, error) {
-		fmt.Fprintf(io.ErrOut, "Enter MFA code for %s: ", serial)
+		printf(io.ErrOut, "Enter MFA code for %s: ", serial)
 		code, err := io.ReadLine()
 		if err != nil {
 			return "", fmt.Errorf("reading the MFA code from stdin: %w", err)

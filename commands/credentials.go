@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,7 +166,7 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	}
 	for _, kv := range sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken) {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(out, "export %s=%s\n", k, shellQuote(v))
+		printf(out, "export %s=%s\n", k, shellQuote(v))
 	}
 	return nil
 }

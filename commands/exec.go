@@ -74,7 +74,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 
 	left := sess.Expires.Sub(run.env.Now())
 	warn := func() {
-		fmt.Fprintf(stderr, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
+		printf(stderr, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
 			in.Account, sess.Expires.UTC().Format(time.TimeOnly))
 	}
 	stop := make(chan struct{})

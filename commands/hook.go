@@ -363,32 +363,32 @@ func finishHook(io *IOStreams, format string, r *HookReport) error {
 func writeHookText(ios *IOStreams, r *HookReport) {
 	w := ios.Out
 	if c := r.Creation; c != nil {
-		fmt.Fprintf(w, "Creation:  %s %s\n", c.RequestID, c.State)
+		printf(w, "Creation:  %s %s\n", c.RequestID, c.State)
 	}
 	if a := r.Account; a.ID != "" {
-		fmt.Fprintf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
+		printf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
 	}
 	if r.Moved != "" {
-		fmt.Fprintf(w, "Moved to:  %s\n", r.Moved)
+		printf(w, "Moved to:  %s\n", r.Moved)
 	}
 	if r.Found != nil {
-		fmt.Fprintf(w, "Found:     %s\n", rootStateText(r.Found))
+		printf(w, "Found:     %s\n", rootStateText(r.Found))
 	}
 	for _, a := range r.Actions {
 		line := a.Item.String() + ": " + a.Outcome
 		if a.Error != "" {
 			line += " (" + a.Error + ")"
 		}
-		fmt.Fprintf(w, "Action:    %s\n", line)
+		printf(w, "Action:    %s\n", line)
 	}
 	if r.Final != nil && len(r.Actions) > 0 {
-		fmt.Fprintf(w, "Final:     %s\n", rootStateText(r.Final))
+		printf(w, "Final:     %s\n", rootStateText(r.Final))
 	}
 	status := r.Status
 	if r.Error != "" {
 		status += ": " + r.Error
 	}
-	fmt.Fprintf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
+	printf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
 }
 
 func hookColor(status string) string {

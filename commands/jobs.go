@@ -340,18 +340,18 @@ func jobOutcome(ctx context.Context, run *rootRun, r *JobReport) error {
 
 func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
 	n := 0
-	fmt.Fprintf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
+	printf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
 	for _, a := range r.Accounts {
 		if a.Status != JobPlanned {
 			continue
 		}
-		fmt.Fprintf(w, "  %s %s\n", a.ID, a.Name)
+		printf(w, "  %s %s\n", a.ID, a.Name)
 		for _, act := range a.Actions {
-			fmt.Fprintf(w, "      %s\n", spec.describe(act.Item))
+			printf(w, "      %s\n", spec.describe(act.Item))
 			n++
 		}
 	}
-	fmt.Fprintf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
+	printf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
 }
 
 func renderJobs(io *IOStreams, format string, r *JobReport) {
@@ -366,7 +366,7 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 			note = a.Error
 		}
 		if len(a.Actions) == 0 {
-			t.Append([]string{a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note))})
+			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
 			continue
 		}
 		for i, act := range a.Actions {
@@ -378,12 +378,12 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 			if act.Error != "" {
 				outcome += ": " + act.Error
 			}
-			t.Append([]string{a.ID, a.Name, status, act.Item.String(), outcome})
+			t.Append(a.ID, a.Name, status, act.Item.String(), outcome)
 		}
 	}
 	t.Render()
 	s := r.Summary
-	fmt.Fprintf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted\n",
+	printf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted\n",
 		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted)
 }
 

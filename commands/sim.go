@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -95,7 +94,7 @@ func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
 	}
 	defer srv.Close()
 	mgmt := srv.ManagementCredentials()
-	fmt.Fprintf(out, `# rootctl simulator: organization %s, management account %s, %d accounts
+	printf(out, `# rootctl simulator: organization %s, management account %s, %d accounts
 # Every service answers on one endpoint. Paste these lines into a shell:
 export AWS_ENDPOINT_URL=%s
 export AWS_ACCESS_KEY_ID=%s
@@ -108,10 +107,10 @@ unset AWS_SESSION_TOKEN AWS_PROFILE
 `, org.ID, org.ManagementAccount, len(org.Accounts), srv.URL(), mgmt.AccessKeyID, mgmt.SecretAccessKey, defaultRegion, defaultRegion)
 	for _, d := range org.DelegatedAdmins {
 		c := srv.Credentials(d.AccountID)
-		fmt.Fprintf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+		printf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
 			d.AccountID, d.ServicePrincipal, c.AccessKeyID, c.SecretAccessKey)
 	}
-	fmt.Fprintln(out, "# Serving until interrupted (Ctrl-C).")
+	printf(out, "# Serving until interrupted (Ctrl-C).\n")
 	<-ctx.Done()
 	return nil
 }
