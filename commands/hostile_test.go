@@ -283,3 +283,22 @@ func TestRenderersPrintOnlyThroughTermSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestColorEscapesItsText: colour is rootctl's own escape sequence around
+// text that is escaped, on a terminal or not.
+func TestColorEscapesItsText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		io   IOStreams
+		want termText
+	}{
+		{"on a colour terminal", IOStreams{OutTTY: true}, "\x1b[31mAccessDenied\\x1b[2J\\u202e\x1b[0m"},
+		{"in a pipe", IOStreams{}, `AccessDenied\x1b[2J\u202e`},
+		{"with NO_COLOR", IOStreams{OutTTY: true, NoColor: true}, `AccessDenied\x1b[2J\u202e`},
+	} {
+		if got := tc.io.Color(colorRed, "AccessDenied\x1b[2J\u202e"); got != tc.want {
+			t.Errorf("%s: Color = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
