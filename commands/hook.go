@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
 	"github.com/rootctl/rootctl/rootcreds"
@@ -187,16 +187,17 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 const maxEvent = 256 << 10
 
 func readEvent(name string, stdin io.Reader) ([]byte, error) {
-	r := stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		data, err := inputfile.Read(name, maxEvent)
+		if errors.Is(err, inputfile.ErrTooLarge) {
+			return nil, usageErrorf("--event %s: larger than an EventBridge event (256 KB)", name)
+		}
 		if err != nil {
 			return nil, usageErrorf("--event: %v", err)
 		}
-		defer f.Close()
-		r = f
+		return data, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxEvent+1))
+	data, err := io.ReadAll(io.LimitReader(stdin, maxEvent+1))
 	switch {
 	case err != nil:
 		return nil, usageErrorf("--event %s: %v", name, err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/rootsession"
 	"github.com/rootctl/rootctl/unlock"
 )
@@ -193,17 +193,12 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 }
 
 func readPolicyFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", usageErrorf("--policy-file: %v", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPolicyFile+1))
-	if err != nil {
-		return "", usageErrorf("--policy-file: %v", err)
-	}
-	if len(data) > maxPolicyFile {
+	data, err := inputfile.Read(path, maxPolicyFile)
+	if errors.Is(err, inputfile.ErrTooLarge) {
 		return "", usageErrorf("--policy-file %s is over %d KB, the bucket policy limit", path, maxPolicyFile>>10)
+	}
+	if err != nil {
+		return "", usageErrorf("--policy-file: %v", err)
 	}
 	if err := unlock.Validate(string(data)); err != nil {
 		return "", usageErrorf("--policy-file %s: %v", path, err)
