@@ -72,6 +72,9 @@ func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
 	if in.Throttle < 0 || in.Latency < 0 || in.Accounts < 0 || in.PageSize < 0 {
 		return usageErrorf("--throttle, --latency, --accounts and --page-size must not be negative")
 	}
+	if err := fixtures.CheckLoopback(in.Addr); err != nil {
+		return usageErrorf("--addr %v; anyone who reaches it may use the credentials it prints (use 127.0.0.1:PORT)", err)
+	}
 	var org *fixtures.Org
 	if in.Accounts > 0 {
 		org = fixtures.Synthetic(in.Accounts)
