@@ -15,7 +15,10 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/smithy-go/logging"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/fixtures"
@@ -118,6 +121,10 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	load = append(load, config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
 		o.TokenProvider = mfaPrompt(io, aws.ToString(o.SerialNumber))
 	}))
+	// The SDK logs to stderr on its own ("SDK 2026/… WARN falling back to
+	// IMDSv1 …"): notes about its internals that the user can do nothing
+	// with, around the error that rootctl reports anyway.
+	load = append(load, config.WithLogger(logging.Nop{}))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	var noProfile config.SharedConfigProfileNotExistError
 	if errors.As(err, &noProfile) {
@@ -126,10 +133,61 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w (check --profile and ~/.aws/config)", err)
 	}
+	if err := checkCredentials(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if err := finishConfig(&cfg); err != nil {
 		return nil, err
 	}
 	return &Env{IO: io, AWS: cfg, Now: time.Now}, nil
+}
+
+// errNoCredentials is the first run's most likely failure, in one line.
+var errNoCredentials = errors.New("no AWS credentials found: run aws sso login (or aws configure), pass --profile NAME, or try rootctl with --sim")
+
+// credentialCheckTimeout bounds checkCredentials. Where nothing answers at
+// the EC2 metadata address, the SDK's IMDS client gives up after a 250 ms
+// connect timeout per attempt; on EC2 the answer takes milliseconds.
+const credentialCheckTimeout = 5 * time.Second
+
+// checkCredentials retrieves the credentials at once, where that can
+// neither prompt nor surprise, so that their absence is one line naming the
+// fix instead of an SDK error chain after the first call. Two chains are
+// checked: the SDK's last resort, the EC2 instance role (IMDS), which is
+// what remains when no profile, environment variable or file names any
+// credentials; and AWS SSO, whose login expires. Either way the result is
+// cached, so no call is repeated. IMDS is not turned off: on an EC2
+// instance whose role is in the management account it is the right source.
+// Chains that may ask for an MFA code (role_arn with mfa_serial) or run a
+// credential_process are left to the first call, as the SDK does.
+func checkCredentials(ctx context.Context, cfg aws.Config) error {
+	imds := aws.IsCredentialsProvider(cfg.Credentials, &ec2rolecreds.Provider{})
+	sso := aws.IsCredentialsProvider(cfg.Credentials, &ssocreds.Provider{})
+	if !imds && !sso {
+		return nil
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, credentialCheckTimeout)
+	defer cancel()
+	_, err := cfg.Credentials.Retrieve(checkCtx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &exitError{code: ExitCancelled, err: errors.New("interrupted while loading the AWS credentials")}
+	case imds:
+		return errNoCredentials
+	}
+	profile := "default"
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok && sc.Profile != "" {
+			profile = sc.Profile
+		}
+	}
+	var expired *ssocreds.InvalidTokenError
+	if errors.As(err, &expired) {
+		return fmt.Errorf("the AWS SSO session of profile %s has expired or was never started: run aws sso login --profile %s", profile, profile)
+	}
+	return fmt.Errorf("loading the AWS SSO credentials of profile %s: %w (check its sso_account_id and sso_role_name, or run aws sso login --profile %s)", profile, err, profile)
 }
 
 // mfaPrompt asks for the code of an mfa_serial profile on stderr and reads
