@@ -47,7 +47,7 @@ need --reason and record every action in an audit log.`
 // NewApp builds rootctl's command line.
 func NewApp(deps *Deps) *cli.App {
 	if deps.LoadAWS == nil {
-		deps.LoadAWS = loadAWS
+		deps.LoadAWS = guardCredentialProcess(deps, loadAWS)
 	}
 	app := &cli.App{
 		Name:                 "rootctl",

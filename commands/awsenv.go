@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/smithy-go/logging"
@@ -57,6 +59,15 @@ type Deps struct {
 	// StateDir holds the audit log and policy backups; empty means the
 	// default ($XDG_STATE_HOME/rootctl or ~/.local/state/rootctl).
 	StateDir string
+	// Getenv reads the process environment; nil is os.Getenv.
+	Getenv func(string) string
+}
+
+func (d *Deps) getenv(key string) string {
+	if d.Getenv != nil {
+		return d.Getenv(key)
+	}
+	return os.Getenv(key)
 }
 
 const defaultRegion = "us-east-1"
@@ -150,23 +161,30 @@ var errNoCredentials = errors.New("no AWS credentials found: run aws sso login (
 // connect timeout per attempt; on EC2 the answer takes milliseconds.
 const credentialCheckTimeout = 5 * time.Second
 
-// checkCredentials retrieves the credentials at once, where that can
-// neither prompt nor surprise, so that their absence is one line naming the
-// fix instead of an SDK error chain after the first call. Two chains are
-// checked: the SDK's last resort, the EC2 instance role (IMDS), which is
-// what remains when no profile, environment variable or file names any
-// credentials; and AWS SSO, whose login expires. Either way the result is
-// cached, so no call is repeated. IMDS is not turned off: on an EC2
-// instance whose role is in the management account it is the right source.
-// Chains that may ask for an MFA code (role_arn with mfa_serial) or run a
-// credential_process are left to the first call, as the SDK does.
+// checkCredentials retrieves the credentials at once, so that their
+// absence is one line naming the fix instead of an SDK error chain after
+// the first call (which follows at once anyway). Three chains are checked:
+// the SDK's last resort, the EC2 instance role (IMDS), which is what
+// remains when no profile, environment variable or file names any
+// credentials; AWS SSO, whose login expires; and a profile's
+// credential_process, which may fail (and prints its own reason). The
+// result is cached, so nothing is asked twice. IMDS is not turned off: on
+// an EC2 instance whose role is in the management account it is the right
+// source; the check gives it credentialCheckTimeout. A credential_process
+// has the SDK's own limit (a minute): it may be waiting for a person.
+// Chains that may ask for an MFA code (role_arn with mfa_serial) are left
+// to the first call, as the SDK does.
 func checkCredentials(ctx context.Context, cfg aws.Config) error {
 	imds := aws.IsCredentialsProvider(cfg.Credentials, &ec2rolecreds.Provider{})
 	sso := aws.IsCredentialsProvider(cfg.Credentials, &ssocreds.Provider{})
-	if !imds && !sso {
+	process := aws.IsCredentialsProvider(cfg.Credentials, &processcreds.Provider{})
+	if !imds && !sso && !process {
 		return nil
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, credentialCheckTimeout)
+	checkCtx, cancel := ctx, context.CancelFunc(func() {})
+	if !process {
+		checkCtx, cancel = context.WithTimeout(ctx, credentialCheckTimeout)
+	}
 	defer cancel()
 	_, err := cfg.Credentials.Retrieve(checkCtx)
 	switch {
@@ -182,6 +200,9 @@ func checkCredentials(ctx context.Context, cfg aws.Config) error {
 		if sc, ok := src.(config.SharedConfig); ok && sc.Profile != "" {
 			profile = sc.Profile
 		}
+	}
+	if process {
+		return fmt.Errorf("the credential_process of profile %s failed: %w (its own message, if any, is above)", profile, err)
 	}
 	var expired *ssocreds.InvalidTokenError
 	if errors.As(err, &expired) {

@@ -124,7 +124,8 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 func withoutAWSCredentials(env []string) []string {
 	drop := map[string]bool{"AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true, "AWS_ACCESS_KEY_ID": true,
 		"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_REGION": true,
-		"AWS_DEFAULT_REGION": true, "AWS_CREDENTIAL_EXPIRATION": true, "AWS_ENDPOINT_URL": true}
+		"AWS_DEFAULT_REGION": true, "AWS_CREDENTIAL_EXPIRATION": true, "AWS_ENDPOINT_URL": true,
+		credentialProcessMarker: true} // the program is not loading rootctl's credentials
 	out := env[:0:0]
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
