@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"strings"
@@ -160,13 +159,12 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 }
 
 func writeActivityCSV(ios *IOStreams, r ActivityReport) error {
-	w := csv.NewWriter(ios.Out)
-	w.Write([]string{"time", "caller", "target_account", "task", "result", "error_message", "source_ip", "user_agent", "session_access_key_id", "region", "event_id"})
+	w := newCSV(ios.Out)
+	w.Write("time", "caller", "target_account", "task", "result", "error_message", "source_ip", "user_agent", "session_access_key_id", "region", "event_id")
 	for _, e := range r.Events {
-		w.Write([]string{e.Time.Format(time.RFC3339), e.Caller, e.Account, e.Task, e.Result, e.ErrorMessage, e.SourceIP, e.UserAgent, e.SessionKeyID, e.Region, e.EventID})
+		w.Write(e.Time.Format(time.RFC3339), e.Caller, e.Account, e.Task, e.Result, e.ErrorMessage, e.SourceIP, e.UserAgent, e.SessionKeyID, e.Region, e.EventID)
 	}
-	w.Flush()
-	return w.Error()
+	return w.Flush()
 }
 
 func writeActivityTable(ios *IOStreams, r ActivityReport) error {
@@ -178,13 +176,13 @@ func writeActivityTable(ios *IOStreams, r ActivityReport) error {
 		if result != activity.Success {
 			color = colorRed
 		}
-		t.Append([]string{e.Time.Format(time.DateTime), e.Caller, e.Account, e.Task, ios.Color(color, result), e.SourceIP, shorten(e.UserAgent, 32), orDash(nonEmpty(e.SessionKeyID))})
+		t.Append(e.Time.Format(time.DateTime), e.Caller, e.Account, e.Task, ios.Color(color, result), e.SourceIP, shorten(e.UserAgent, 32), orDash(nonEmpty(e.SessionKeyID)))
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
 	s := r.Summary
-	fmt.Fprintf(w, "%d AssumeRoot calls from %s to %s in %s: %d succeeded, %d failed\n",
+	printf(w, "%d AssumeRoot calls from %s to %s in %s: %d succeeded, %d failed\n",
 		s.Events, r.Since.Format(time.DateTime), r.Until.Format(time.DateTime), r.Region, s.Succeeded, s.Failed)
 	for _, group := range []struct {
 		title  string
@@ -195,7 +193,7 @@ func writeActivityTable(ios *IOStreams, r ActivityReport) error {
 		}
 		t := newTable(w, group.title, "Calls", "Failed", "Accounts")
 		for _, c := range group.counts {
-			t.Append([]string{c.Name, strconv.Itoa(c.Calls), strconv.Itoa(c.Failed), strconv.Itoa(c.Accounts)})
+			t.Append(c.Name, c.Calls, c.Failed, c.Accounts)
 		}
 		if err := t.Render(); err != nil {
 			return err

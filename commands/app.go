@@ -7,7 +7,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
 	"strings"
 
@@ -48,7 +47,7 @@ need --reason and record every action in an audit log.`
 // NewApp builds rootctl's command line.
 func NewApp(deps *Deps) *cli.App {
 	if deps.LoadAWS == nil {
-		deps.LoadAWS = loadAWS
+		deps.LoadAWS = guardCredentialProcess(deps, loadAWS)
 	}
 	app := &cli.App{
 		Name:                 "rootctl",
@@ -163,7 +162,7 @@ func Run(ctx context.Context, args []string, deps *Deps) int {
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.err != nil {
-			fmt.Fprintf(deps.IO.ErrOut, "rootctl: %v\n", err)
+			printf(deps.IO.ErrOut, "rootctl: %s\n", err)
 		}
 	}
 	return exitCode(err)

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -376,13 +375,13 @@ func (s *auditSink) startProgress() func() {
 		for {
 			select {
 			case <-done:
-				fmt.Fprint(s.io.ErrOut, "\r\033[K")
+				printf(s.io.ErrOut, "\r\033[K")
 				return
 			case <-tick.C:
 				s.mu.Lock()
 				sum := s.summary
 				s.mu.Unlock()
-				fmt.Fprintf(s.io.ErrOut, "\r\033[Kaudited %d accounts: %d with root credentials, %d errors, %d skipped",
+				printf(s.io.ErrOut, "\r\033[Kaudited %d accounts: %d with root credentials, %d errors, %d skipped",
 					sum.Audited, sum.WithRootCredentials, sum.Errors, sum.Skipped)
 			}
 		}
@@ -427,17 +426,17 @@ func writeAuditTable(ios *IOStreams, results []AccountResult, sum AuditSummary) 
 	w := ios.Out
 	t := newTable(w, "Account", "Name", "Result", "Password", "Access keys", "MFA devices", "Signing certificates")
 	for _, r := range results {
-		row := []string{r.ID, r.Name, ios.Color(statusColor(r.Status), resultCell(r)), "", "", "", ""}
+		row := []any{r.ID, r.Name, ios.Color(statusColor(r.Status), resultCell(r)), "", "", "", ""}
 		if f := r.Findings; f != nil {
 			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
 		}
-		t.Append(row)
+		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, summaryLine(sum))
-	return err
+	printf(w, "%s\n", summaryLine(sum))
+	return nil
 }
 
 // statusColor is the colour of an account's status in tables: red for
@@ -471,7 +470,7 @@ func passwordCell(f *rootcreds.Findings) string {
 	return "yes, set " + day(f.Password.Created)
 }
 
-func keysCell(f *rootcreds.Findings) string {
+func keysCell(f *rootcreds.Findings) termText {
 	var lines []string
 	for _, k := range f.AccessKeys {
 		use := "never used"
@@ -483,7 +482,7 @@ func keysCell(f *rootcreds.Findings) string {
 	return orDash(lines)
 }
 
-func mfaCell(f *rootcreds.Findings) string {
+func mfaCell(f *rootcreds.Findings) termText {
 	var lines []string
 	for _, d := range f.MFADevices {
 		lines = append(lines, d.Kind+" "+d.Serial[strings.LastIndex(d.Serial, ":")+1:]+" ("+day(d.Enabled)+")")
@@ -491,7 +490,7 @@ func mfaCell(f *rootcreds.Findings) string {
 	return orDash(lines)
 }
 
-func certsCell(f *rootcreds.Findings) string {
+func certsCell(f *rootcreds.Findings) termText {
 	var lines []string
 	for _, c := range f.SigningCertificates {
 		lines = append(lines, c.ID+" "+c.Status+" ("+day(c.Uploaded)+")")
@@ -499,11 +498,13 @@ func certsCell(f *rootcreds.Findings) string {
 	return orDash(lines)
 }
 
-func orDash(lines []string) string {
-	if len(lines) == 0 {
+// orDash is a multi-line table cell of the given lines, each made safe by
+// termSafe, or "-" for none.
+func orDash(ss []string) termText {
+	if len(ss) == 0 {
 		return "-"
 	}
-	return strings.Join(lines, "\n")
+	return lines(ss...)
 }
 
 var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
@@ -511,8 +512,8 @@ var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", 
 	"mfa_devices", "mfa_kinds", "signing_certificates"}
 
 func writeAuditCSV(w io.Writer, results []AccountResult) error {
-	cw := csv.NewWriter(w)
-	cw.Write(auditCSVHeader)
+	cw := newCSV(w)
+	cw.Write(auditCSVHeader...)
 	for _, r := range results {
 		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", ""}
 		if f := r.Findings; f != nil {
@@ -541,8 +542,7 @@ func writeAuditCSV(w io.Writer, results []AccountResult) error {
 			}
 			row[13], row[14], row[15] = strconv.Itoa(len(f.MFADevices)), strings.Join(kinds, " "), strconv.Itoa(len(f.SigningCertificates))
 		}
-		cw.Write(row)
+		cw.Write(row...)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

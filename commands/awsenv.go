@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +18,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
@@ -74,6 +79,15 @@ type Deps struct {
 	// auditFile, in tests, stands in for the opened audit log file (a full
 	// disk, say).
 	auditFile auditFileWrapper
+	// Getenv reads the process environment; nil is os.Getenv.
+	Getenv func(string) string
+}
+
+func (d *Deps) getenv(key string) string {
+	if d.Getenv != nil {
+		return d.Getenv(key)
+	}
+	return os.Getenv(key)
 }
 
 const defaultRegion = "us-east-1"
@@ -150,6 +164,10 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	load = append(load, config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
 		o.TokenProvider = mfaPrompt(io, aws.ToString(o.SerialNumber))
 	}))
+	// The SDK logs to stderr on its own ("SDK 2026/… WARN falling back to
+	// IMDSv1 …"): notes about its internals that the user can do nothing
+	// with, around the error that rootctl reports anyway.
+	load = append(load, config.WithLogger(logging.Nop{}))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	var noProfile config.SharedConfigProfileNotExistError
 	if errors.As(err, &noProfile) {
@@ -158,17 +176,78 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w (check --profile and ~/.aws/config)", err)
 	}
+	if err := checkCredentials(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if err := finishConfig(&cfg, opts); err != nil {
 		return nil, err
 	}
 	return &Env{IO: io, AWS: cfg, Now: time.Now}, nil
 }
 
+// errNoCredentials is the first run's most likely failure, in one line.
+var errNoCredentials = errors.New("no AWS credentials found: run aws sso login (or aws configure), pass --profile NAME, or try rootctl with --sim")
+
+// credentialCheckTimeout bounds checkCredentials. Where nothing answers at
+// the EC2 metadata address, the SDK's IMDS client gives up after a 250 ms
+// connect timeout per attempt; on EC2 the answer takes milliseconds.
+const credentialCheckTimeout = 5 * time.Second
+
+// checkCredentials retrieves the credentials at once, so that their
+// absence is one line naming the fix instead of an SDK error chain after
+// the first call (which follows at once anyway). Three chains are checked:
+// the SDK's last resort, the EC2 instance role (IMDS), which is what
+// remains when no profile, environment variable or file names any
+// credentials; AWS SSO, whose login expires; and a profile's
+// credential_process, which may fail (and prints its own reason). The
+// result is cached, so nothing is asked twice. IMDS is not turned off: on
+// an EC2 instance whose role is in the management account it is the right
+// source; the check gives it credentialCheckTimeout. A credential_process
+// has the SDK's own limit (a minute): it may be waiting for a person.
+// Chains that may ask for an MFA code (role_arn with mfa_serial) are left
+// to the first call, as the SDK does.
+func checkCredentials(ctx context.Context, cfg aws.Config) error {
+	imds := aws.IsCredentialsProvider(cfg.Credentials, &ec2rolecreds.Provider{})
+	sso := aws.IsCredentialsProvider(cfg.Credentials, &ssocreds.Provider{})
+	process := aws.IsCredentialsProvider(cfg.Credentials, &processcreds.Provider{})
+	if !imds && !sso && !process {
+		return nil
+	}
+	checkCtx, cancel := ctx, context.CancelFunc(func() {})
+	if !process {
+		checkCtx, cancel = context.WithTimeout(ctx, credentialCheckTimeout)
+	}
+	defer cancel()
+	_, err := cfg.Credentials.Retrieve(checkCtx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &exitError{code: ExitCancelled, err: errors.New("interrupted while loading the AWS credentials")}
+	case imds:
+		return errNoCredentials
+	}
+	profile := "default"
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok && sc.Profile != "" {
+			profile = sc.Profile
+		}
+	}
+	if process {
+		return fmt.Errorf("the credential_process of profile %s failed: %w (its own message, if any, is above)", profile, err)
+	}
+	var expired *ssocreds.InvalidTokenError
+	if errors.As(err, &expired) {
+		return fmt.Errorf("the AWS SSO session of profile %s has expired or was never started: run aws sso login --profile %s", profile, profile)
+	}
+	return fmt.Errorf("loading the AWS SSO credentials of profile %s: %w (check its sso_account_id and sso_role_name, or run aws sso login --profile %s)", profile, err, profile)
+}
+
 // mfaPrompt asks for the code of an mfa_serial profile on stderr and reads
 // it from stdin.
 func mfaPrompt(io *IOStreams, serial string) func() (string, error) {
 	return func() (string, error) {
-		fmt.Fprintf(io.ErrOut, "Enter MFA code for %s: ", serial)
+		printf(io.ErrOut, "Enter MFA code for %s: ", serial)
 		code, err := io.ReadLine()
 		if err != nil {
 			return "", fmt.Errorf("reading the MFA code from stdin: %w", err)

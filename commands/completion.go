@@ -1,7 +1,7 @@
 package commands
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 )
@@ -63,17 +63,17 @@ Examples:
 			w := c.App.Writer
 			switch shell := c.Args().First(); shell {
 			case "bash":
-				_, err := fmt.Fprint(w, bashCompletion)
+				_, err := io.WriteString(w, bashCompletion)
 				return err
 			case "zsh":
-				_, err := fmt.Fprint(w, zshCompletion)
+				_, err := io.WriteString(w, zshCompletion)
 				return err
 			case "fish":
 				script, err := c.App.ToFishCompletion()
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprint(w, script)
+				_, err = io.WriteString(w, script)
 				return err
 			default:
 				return usageErrorf("completion %q: rootctl completes bash, zsh and fish", shell)

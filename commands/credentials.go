@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,9 +107,10 @@ Version 1, for an AWS CLI profile).
 Examples:
    rootctl credentials --account 111122223333 --task audit --duration 300 --format json --reason SEC-1
    eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
-   # ~/.aws/config
+   # ~/.aws/config: the profile rootctl itself uses (--profile mgmt) must be
+   # another one, with the management account's credentials
    [profile root-unlock]
-   credential_process = rootctl credentials --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,
+   credential_process = rootctl credentials --profile mgmt --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,
 		Flags: append(sessionFlags(&in),
 			&cli.StringFlag{Name: "format", Value: "env", Destination: &in.Format, Usage: "`FORMAT`: env, json or process"}),
 		Action: func(c *cli.Context) error {
@@ -172,7 +174,7 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	}
 	for _, kv := range sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken) {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(out, "export %s=%s\n", k, shellQuote(v))
+		printf(out, "export %s=%s\n", k, shellQuote(v))
 	}
 	return nil
 }
@@ -191,6 +193,34 @@ func sessionEnv(run *rootRun, sess *rootsession.Session, id, secret, token strin
 		env = append(env, "AWS_ENDPOINT_URL="+*run.env.AWS.BaseEndpoint)
 	}
 	return env
+}
+
+// credentialProcessMarker is set, to the process ID, in the environment of
+// every process a rootctl that loads AWS credentials starts: the SDK runs a
+// profile's credential_process with that environment. A rootctl that finds
+// another process's ID there was started by rootctl to load credentials:
+// when the profile rootctl loads runs "rootctl credentials" with the same
+// profile (AWS_PROFILE=root-unlock, or a credential_process without
+// --profile), each rootctl would start the next, thousands a minute.
+const credentialProcessMarker = "ROOTCTL_CREDENTIALS_PARENT_PID"
+
+// guardCredentialProcess wraps load (for real AWS, not --sim): it refuses
+// to run inside a credential_process that a rootctl started, and marks the
+// environment before the SDK can start one. exec removes the mark from the
+// environment of the command it runs.
+func guardCredentialProcess(deps *Deps, load func(context.Context, AWSOptions, *IOStreams) (*Env, error)) func(context.Context, AWSOptions, *IOStreams) (*Env, error) {
+	return func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
+		if opts.Sim == "" {
+			self := strconv.Itoa(os.Getpid())
+			if parent := deps.getenv(credentialProcessMarker); parent != "" && parent != self {
+				return nil, usageErrorf("this rootctl was started by rootctl (process %s) to load its AWS credentials: the profile rootctl loads runs rootctl itself (credential_process), which would loop; run rootctl with --profile naming the profile with the management account's credentials, and pass that --profile in the credential_process line too", parent)
+			}
+			if err := os.Setenv(credentialProcessMarker, self); err != nil {
+				return nil, err
+			}
+		}
+		return load(ctx, opts, io)
+	}
 }
 
 // shellQuote quotes s for POSIX shells.

@@ -76,15 +76,15 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	}
 	out := deps.IO.Out
 	if len(steps) == 0 {
-		fmt.Fprintf(out, "Nothing to change: organization %s already has what was asked for.\n", setup.OrganizationID)
+		printf(out, "Nothing to change: organization %s already has what was asked for.\n", setup.OrganizationID)
 		return nil
 	}
-	fmt.Fprintf(out, "Plan for organization %s (management account %s):\n", setup.OrganizationID, setup.ManagementAccount)
+	printf(out, "Plan for organization %s (management account %s):\n", setup.OrganizationID, setup.ManagementAccount)
 	for i, st := range steps {
-		fmt.Fprintf(out, "  %d. %s\n", i+1, st.Description)
+		printf(out, "  %d. %s\n", i+1, st.Description)
 	}
 	if in.DryRun {
-		fmt.Fprintln(out, "Dry run: nothing was changed.")
+		printf(out, "Dry run: nothing was changed.\n")
 		return nil
 	}
 	if err := confirm(deps.IO, in.Yes, "enable"); err != nil {
@@ -95,7 +95,7 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 			return fmt.Errorf("step %d (%s): %s; steps before it were applied, rerun rootctl enable to finish",
 				i+1, st.Description, rootsession.Describe(err))
 		}
-		fmt.Fprintf(out, "done: %s\n", st.Description)
+		printf(out, "done: %s\n", st.Description)
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 
 	left := sess.Expires.Sub(run.env.Now())
 	warn := func() {
-		fmt.Fprintf(stderr, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
+		printf(stderr, "rootctl: warning: the root session in %s ends at %s, in less than a minute; AWS calls after that fail with ExpiredToken\n",
 			in.Account, sess.Expires.UTC().Format(time.TimeOnly))
 	}
 	stop := make(chan struct{})
@@ -128,7 +128,8 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 func withoutAWSCredentials(env []string) []string {
 	drop := map[string]bool{"AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true, "AWS_ACCESS_KEY_ID": true,
 		"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true, "AWS_REGION": true,
-		"AWS_DEFAULT_REGION": true, "AWS_CREDENTIAL_EXPIRATION": true, "AWS_ENDPOINT_URL": true}
+		"AWS_DEFAULT_REGION": true, "AWS_CREDENTIAL_EXPIRATION": true, "AWS_ENDPOINT_URL": true,
+		credentialProcessMarker: true} // the program is not loading rootctl's credentials
 	out := env[:0:0]
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")

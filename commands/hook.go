@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
 	"github.com/rootctl/rootctl/rootcreds"
@@ -187,16 +187,17 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 const maxEvent = 256 << 10
 
 func readEvent(name string, stdin io.Reader) ([]byte, error) {
-	r := stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		data, err := inputfile.Read(name, maxEvent)
+		if errors.Is(err, inputfile.ErrTooLarge) {
+			return nil, usageErrorf("--event %s: larger than an EventBridge event (256 KB)", name)
+		}
 		if err != nil {
 			return nil, usageErrorf("--event: %v", err)
 		}
-		defer f.Close()
-		r = f
+		return data, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxEvent+1))
+	data, err := io.ReadAll(io.LimitReader(stdin, maxEvent+1))
 	switch {
 	case err != nil:
 		return nil, usageErrorf("--event %s: %v", name, err)
@@ -363,32 +364,32 @@ func finishHook(io *IOStreams, format string, r *HookReport) error {
 func writeHookText(ios *IOStreams, r *HookReport) {
 	w := ios.Out
 	if c := r.Creation; c != nil {
-		fmt.Fprintf(w, "Creation:  %s %s\n", c.RequestID, c.State)
+		printf(w, "Creation:  %s %s\n", c.RequestID, c.State)
 	}
 	if a := r.Account; a.ID != "" {
-		fmt.Fprintf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
+		printf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
 	}
 	if r.Moved != "" {
-		fmt.Fprintf(w, "Moved to:  %s\n", r.Moved)
+		printf(w, "Moved to:  %s\n", r.Moved)
 	}
 	if r.Found != nil {
-		fmt.Fprintf(w, "Found:     %s\n", rootStateText(r.Found))
+		printf(w, "Found:     %s\n", rootStateText(r.Found))
 	}
 	for _, a := range r.Actions {
 		line := a.Item.String() + ": " + a.Outcome
 		if a.Error != "" {
 			line += " (" + a.Error + ")"
 		}
-		fmt.Fprintf(w, "Action:    %s\n", line)
+		printf(w, "Action:    %s\n", line)
 	}
 	if r.Final != nil && len(r.Actions) > 0 {
-		fmt.Fprintf(w, "Final:     %s\n", rootStateText(r.Final))
+		printf(w, "Final:     %s\n", rootStateText(r.Final))
 	}
 	status := r.Status
 	if r.Error != "" {
 		status += ": " + r.Error
 	}
-	fmt.Fprintf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
+	printf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
 }
 
 func hookColor(status string) string {

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"os"
 
@@ -43,23 +42,25 @@ func System() *IOStreams {
 	}
 }
 
-// Infof writes a note for the user on stderr, unless --quiet.
+// Infof writes a note for the user on stderr, unless --quiet; like printf,
+// it makes every argument safe for the terminal.
 func (s *IOStreams) Infof(format string, args ...any) {
 	if !s.Quiet {
-		fmt.Fprintf(s.ErrOut, format, args...)
+		printf(s.ErrOut, format, args...)
 	}
 }
 
 // Progress reports whether a live progress display belongs on stderr.
 func (s *IOStreams) Progress() bool { return s.ErrTTY && !s.Quiet }
 
-// Color wraps text in the ANSI colour code when stdout is a terminal that
-// takes colour; otherwise it returns text as it is.
-func (s *IOStreams) Color(code, text string) string {
+// Color makes text safe for the terminal (termSafe) and wraps it in the
+// ANSI colour code when stdout is a terminal that takes colour.
+func (s *IOStreams) Color(code, text string) termText {
+	text = termSafe(text)
 	if !s.OutTTY || s.NoColor || text == "" {
-		return text
+		return termText(text)
 	}
-	return "\033[" + code + "m" + text + "\033[0m"
+	return termText("\033[" + code + "m" + text + "\033[0m")
 }
 
 // ANSI colours for Color.

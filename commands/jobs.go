@@ -436,24 +436,24 @@ func acceptHint(r *JobReport) string {
 
 func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
 	n := 0
-	fmt.Fprintf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
+	printf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
 	for _, a := range r.Accounts {
 		if a.Status != JobPlanned && a.Status != JobHeld {
 			continue
 		}
-		fmt.Fprintf(w, "  %s %s\n", a.ID, a.Name)
+		printf(w, "  %s %s\n", a.ID, a.Name)
 		for _, act := range a.Actions {
 			if act.Outcome == rootcreds.Held {
-				fmt.Fprintf(w, "      HELD: %s (%s; risky: pass --accept %s to take this step)\n", spec.describe(act.Item), act.Note, act.Risk)
+				printf(w, "      HELD: %s (%s; risky: pass --accept %s to take this step)\n", spec.describe(act.Item), act.Note, act.Risk)
 				continue
 			}
-			fmt.Fprintf(w, "      %s\n", spec.describe(act.Item))
+			printf(w, "      %s\n", spec.describe(act.Item))
 			n++
 		}
 	}
-	fmt.Fprintf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
+	printf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
 	if r.Summary.HeldSteps > 0 {
-		fmt.Fprintf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
+		printf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
 	}
 }
 
@@ -469,7 +469,7 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 			note = a.Error
 		}
 		if len(a.Actions) == 0 {
-			t.Append([]string{a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note))})
+			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
 			continue
 		}
 		for i, act := range a.Actions {
@@ -484,7 +484,7 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 			if act.Outcome == rootcreds.Held {
 				outcome += ": " + act.Note + " (--accept " + string(act.Risk) + ")"
 			}
-			t.Append([]string{a.ID, a.Name, status, act.Item.String(), outcome})
+			t.Append(a.ID, a.Name, status, act.Item.String(), outcome)
 		}
 	}
 	t.Render()
@@ -493,7 +493,7 @@ func renderJobs(io *IOStreams, format string, r *JobReport) {
 	if s.HeldSteps > 0 {
 		held = fmt.Sprintf(", %d risky steps held", s.HeldSteps)
 	}
-	fmt.Fprintf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
+	printf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
 		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted, held)
 }
 

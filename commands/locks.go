@@ -111,15 +111,15 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 		for _, a := range report.Accounts {
 			for _, b := range a.Locked {
 				for _, l := range b.Locks {
-					t.Append([]string{a.ID, a.Name, b.Name, b.Region, l.String()})
+					t.Append(a.ID, a.Name, b.Name, b.Region, l.String())
 				}
 			}
 			if a.Status == StatusError {
-				t.Append([]string{a.ID, a.Name, "-", "-", "error: " + a.Error})
+				t.Append(a.ID, a.Name, "-", "-", "error: "+a.Error)
 			}
 		}
 		t.Render()
-		fmt.Fprintf(deps.IO.Out, "%d accounts: %d locked buckets, %d errors\n", len(report.Accounts), report.Locked, report.Errors)
+		printf(deps.IO.Out, "%d accounts: %d locked buckets, %d errors\n", len(report.Accounts), report.Locked, report.Errors)
 	}
 	switch {
 	case ctx.Err() != nil:

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -73,6 +72,9 @@ func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
 	if in.Throttle < 0 || in.Latency < 0 || in.Accounts < 0 || in.PageSize < 0 {
 		return usageErrorf("--throttle, --latency, --accounts and --page-size must not be negative")
 	}
+	if err := fixtures.CheckLoopback(in.Addr); err != nil {
+		return usageErrorf("--addr %v; anyone who reaches it may use the credentials it prints (use 127.0.0.1:PORT)", err)
+	}
 	var org *fixtures.Org
 	if in.Accounts > 0 {
 		org = fixtures.Synthetic(in.Accounts)
@@ -95,7 +97,7 @@ func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
 	}
 	defer srv.Close()
 	mgmt := srv.ManagementCredentials()
-	fmt.Fprintf(out, `# rootctl simulator: organization %s, management account %s, %d accounts
+	printf(out, `# rootctl simulator: organization %s, management account %s, %d accounts
 # Every service answers on one endpoint. Paste these lines into a shell:
 export AWS_ENDPOINT_URL=%s
 export AWS_ACCESS_KEY_ID=%s
@@ -108,10 +110,10 @@ unset AWS_SESSION_TOKEN AWS_PROFILE
 `, org.ID, org.ManagementAccount, len(org.Accounts), srv.URL(), mgmt.AccessKeyID, mgmt.SecretAccessKey, defaultRegion, defaultRegion)
 	for _, d := range org.DelegatedAdmins {
 		c := srv.Credentials(d.AccountID)
-		fmt.Fprintf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+		printf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
 			d.AccountID, d.ServicePrincipal, c.AccessKeyID, c.SecretAccessKey)
 	}
-	fmt.Fprintln(out, "# Serving until interrupted (Ctrl-C).")
+	printf(out, "# Serving until interrupted (Ctrl-C).\n")
 	<-ctx.Done()
 	return nil
 }

@@ -81,3 +81,24 @@ func TestSimServeBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSimServeListensOnLoopbackOnly: an --addr that another machine could
+// reach is refused with exit 2 and one line, before anything listens.
+func TestSimServeListensOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, addr string }{
+		{"every IPv4 address", "0.0.0.0:4566"},
+		{"every IPv6 address", "[::]:4566"},
+		{"an empty host, which means every address", ":4566"},
+		{"a LAN address", "192.168.1.10:4566"},
+		{"a host name other than localhost", "example.com:4566"},
+		{"a name that starts with localhost", "localhost.example.com:4566"},
+		{"no port", "127.0.0.1"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), []string{"rootctl", "sim", "serve", "--addr", tc.addr}, &Deps{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}})
+		if code != ExitUsage || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 || !strings.Contains(errOut.String(), "--addr") {
+			t.Errorf("%s (%s): exit %d, stdout %q, stderr %q", tc.name, tc.addr, code, out.String(), errOut.String())
+		}
+	}
+}

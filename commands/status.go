@@ -101,20 +101,20 @@ func printStatus(io *IOStreams, r StatusReport) error {
 		{"Caller can use AssumeRoot", yesNo(r.CanAssumeRoot)},
 	}
 	for _, row := range rows {
-		t.Append(row)
+		t.Append(row[0], row[1])
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
 	if len(r.Missing) == 0 {
-		fmt.Fprintln(io.Out, "\nCentralized root access is fully enabled.")
+		printf(io.Out, "\nCentralized root access is fully enabled.\n")
 		return nil
 	}
-	fmt.Fprintln(io.Out, "\nMissing:")
+	printf(io.Out, "\nMissing:\n")
 	for _, f := range r.Missing {
-		fmt.Fprintf(io.Out, "  - %s\n      fix: %s\n", f.Missing, f.Command)
+		printf(io.Out, "  - %s\n      fix: %s\n", f.Missing, f.Command)
 		if f.AWSCommand != "" {
-			fmt.Fprintf(io.Out, "      or:  %s\n", f.AWSCommand)
+			printf(io.Out, "      or:  %s\n", f.AWSCommand)
 		}
 	}
 	return nil

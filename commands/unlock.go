@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/rootsession"
 	"github.com/rootctl/rootctl/unlock"
 )
@@ -193,17 +193,12 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 }
 
 func readPolicyFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", usageErrorf("--policy-file: %v", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPolicyFile+1))
-	if err != nil {
-		return "", usageErrorf("--policy-file: %v", err)
-	}
-	if len(data) > maxPolicyFile {
+	data, err := inputfile.Read(path, maxPolicyFile)
+	if errors.Is(err, inputfile.ErrTooLarge) {
 		return "", usageErrorf("--policy-file %s is over %d KB, the bucket policy limit", path, maxPolicyFile>>10)
+	}
+	if err != nil {
+		return "", usageErrorf("--policy-file: %v", err)
 	}
 	if err := unlock.Validate(string(data)); err != nil {
 		return "", usageErrorf("--policy-file %s: %v", path, err)
@@ -267,23 +262,23 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	switch {
 	case plan.action == "restore":
 		if a, _ := unlock.Analyze(in.Service, st.Resource.ARN(), deref(plan.next)); a.Lockout() {
-			fmt.Fprintf(w, "Warning: the policy being restored locks everyone out: %s\n", a.Locks[0])
+			printf(w, "Warning: the policy being restored locks everyone out: %s\n", a.Locks[0])
 		}
 	case st.Policy == nil && plan.action == "delete":
 		return fmt.Errorf("%s in account %s has no policy, so nothing is locked; nothing was changed", st.Resource, in.Account)
 	case !st.Analysis.Lockout() && !in.Force:
 		return fmt.Errorf("%s's policy does not lock everyone out: root sessions are for lockouts, not routine edits; change it with your usual role, or pass --force; nothing was changed", st.Resource)
 	}
-	fmt.Fprintf(w, "Plan (task policy %s, account %s):\n", task.Name, in.Account)
+	printf(w, "Plan (task policy %s, account %s):\n", task.Name, in.Account)
 	switch plan.action {
 	case "delete":
-		fmt.Fprintf(w, "  delete the policy of %s\n", st.Resource)
+		printf(w, "  delete the policy of %s\n", st.Resource)
 	case "replace":
-		fmt.Fprintf(w, "  replace the policy of %s with %s\n", st.Resource, in.PolicyFile)
+		printf(w, "  replace the policy of %s with %s\n", st.Resource, in.PolicyFile)
 	case "restore":
-		fmt.Fprintf(w, "  restore the policy of %s from %s\n", st.Resource, in.Restore)
+		printf(w, "  restore the policy of %s from %s\n", st.Resource, in.Restore)
 	}
-	fmt.Fprintf(w, "  back up the current policy to %s first\n", backupDir)
+	printf(w, "  back up the current policy to %s first\n", backupDir)
 	if in.DryRun {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return renderUnlock(deps.IO, in.Output, report)
@@ -313,7 +308,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	})
 	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
 	if res.Backup != "" {
-		fmt.Fprintf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
+		printf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
 	}
 	if applyErr != nil {
 		if errors.Is(applyErr, unlock.ErrChanged) {
@@ -361,23 +356,26 @@ func deref(s *string) string {
 // showPolicy prints the policy as found, indented, and its analysis.
 func showPolicy(w io.Writer, st *unlock.State) {
 	if st.Policy == nil {
-		fmt.Fprintf(w, "%s in account %s has no policy.\n", st.Resource, st.Resource.Account)
+		printf(w, "%s in account %s has no policy.\n", st.Resource, st.Resource.Account)
 		return
 	}
-	fmt.Fprintf(w, "Current policy of %s in account %s:\n", st.Resource, st.Resource.Account)
+	printf(w, "Current policy of %s in account %s:\n", st.Resource, st.Resource.Account)
+	// Indented, the policy's line breaks are json.Indent's; each line is
+	// escaped, since JSON strings may hold raw bidi and zero-width
+	// characters. Text that is not JSON is printed escaped on one line.
 	var buf bytes.Buffer
-	if json.Indent(&buf, []byte(*st.Policy), "  ", "  ") != nil {
-		buf.Reset()
-		buf.WriteString(*st.Policy)
+	if json.Indent(&buf, []byte(*st.Policy), "  ", "  ") == nil {
+		printf(w, "  %s\n", lines(strings.Split(buf.String(), "\n")...))
+	} else {
+		printf(w, "  %s\n", *st.Policy)
 	}
-	fmt.Fprintf(w, "  %s\n", buf.String())
 	if !st.Analysis.Lockout() {
-		fmt.Fprintln(w, "Analysis: no statement locks everyone out.")
+		printf(w, "Analysis: no statement locks everyone out.\n")
 		return
 	}
-	fmt.Fprintln(w, "Analysis: this policy locks everyone out:")
+	printf(w, "Analysis: this policy locks everyone out:\n")
 	for _, l := range st.Analysis.Locks {
-		fmt.Fprintf(w, "  - %s\n", l)
+		printf(w, "  - %s\n", l)
 	}
 }
 
@@ -392,6 +390,6 @@ func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
 	if r.Verified {
 		verified = "yes (read back)"
 	}
-	fmt.Fprintf(io.Out, "Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
+	printf(io.Out, "Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -97,9 +98,15 @@ func WriteBackup(dir string, b Backup) (string, error) {
 	}
 }
 
-// ReadBackup reads a file written by WriteBackup.
+// MaxBackupSize bounds a backup file: a resource policy is at most 20 KB
+// (S3) or 20 KB as an SQS attribute, and a backup adds a few lines.
+const MaxBackupSize = 1 << 20
+
+// ReadBackup reads a file written by WriteBackup. It reads only a regular
+// file of at most MaxBackupSize bytes: a named pipe, a device or a huge
+// file is refused at once (inputfile.ErrNotRegular, inputfile.ErrTooLarge).
 func ReadBackup(path string) (*Backup, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, MaxBackupSize)
 	if err != nil {
 		return nil, err
 	}
