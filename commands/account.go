@@ -197,7 +197,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		}
 		report.Moved = in.OU
 	}
-	postCheck(ctx, waitCtx, run, lister, report, created.AccountID, in.Remediate)
+	postCheck(ctx, waitCtx, deps, run, lister, report, created.AccountID, in.Remediate)
 	return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 }
 

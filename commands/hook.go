@@ -148,7 +148,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 	}
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	postCheck(ctx, waitCtx, run, lister, report, id, in.Remediate)
+	postCheck(ctx, waitCtx, deps, run, lister, report, id, in.Remediate)
 	return finishHook(deps.IO, in.Output, report)
 }
 
@@ -250,7 +250,7 @@ func creationFailure(c provision.Creation) string {
 // root user and, with remediate, deletes what it finds, filling report.
 // The audit and the deletions run under ctx: a timeout never cuts a change
 // short.
-func postCheck(ctx, waitCtx context.Context, run *rootRun, lister *orgscan.Lister, report *HookReport, id string, remediate bool) {
+func postCheck(ctx, waitCtx context.Context, deps *Deps, run *rootRun, lister *orgscan.Lister, report *HookReport, id string, remediate bool) {
 	report.Account.ID = id
 	last := ""
 	t, err := provision.WaitActive(waitCtx, lister, id, func(t orgscan.Target) {
@@ -277,6 +277,14 @@ func postCheck(ctx, waitCtx context.Context, run *rootRun, lister *orgscan.Liste
 	if found.Status == HookCompliant || !remediate {
 		return
 	}
+	// The account is locked as delete locks it: no other run changes it
+	// between this plan and its changes.
+	locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(id)})
+	if err != nil {
+		report.fail(ctx, err)
+		return
+	}
+	defer locks.release()
 	spec := deleteSpec(rootcreds.AllKinds(), nil) // a pipeline takes no risky step
 	job := planAccount(ctx, run, spec, t)
 	if job.Status == JobPlanned {

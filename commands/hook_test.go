@@ -1,10 +1,12 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -396,5 +398,30 @@ func TestAccountCreateRemediates(t *testing.T) {
 	if code != ExitOK || r.Found == nil || r.Found.Password == nil || r.Final.Status != HookCompliant ||
 		len(r.Actions) != 1 || r.Actions[0].Outcome != rootcreds.Deleted {
 		t.Fatalf("exit %d, report %+v: %s", code, r, stderr)
+	}
+}
+
+// TestHookRemediationWaitsForNoOtherRun: while another run holds the
+// account's lock, --remediate changes nothing, names the holder, and
+// exits 4; once it is released the same hook remediates.
+func TestHookRemediationWaitsForNoOtherRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	var out, errOut bytes.Buffer
+	locks, err := takeLocks(h.deps(&out, &errOut), "delete", []lockTarget{accountLock("333333333302")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := h.run("hook", "account-created", "--account-id", "333333333302", "--remediate", "--reason", "VEND-7")
+	r := parseJSON[HookReport](t, stdout)
+	if code != ExitPartial || r.Status != HookError || !regexp.MustCompile(`^account 333333333302 is being changed by another rootctl run \(pid \d+, delete, since `).MatchString(r.Error) {
+		t.Fatalf("exit %d, status %s, error %q; stderr %s", code, r.Status, r.Error, stderr)
+	}
+	if w := writeCalls(h.srv.Calls()); len(w) != 0 {
+		t.Fatalf("changes while the account was locked: %v", w)
+	}
+	locks.release()
+	if code, _, stderr := h.run("hook", "account-created", "--account-id", "333333333302", "--remediate", "--reason", "VEND-7"); code != ExitOK {
+		t.Fatalf("after the lock was released: exit %d: %s", code, stderr)
 	}
 }
