@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/interrupt"
 )
 
 // lastMinute is when exec warns that the session is about to end.
@@ -99,7 +100,14 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 			}
 		}()
 	}
+	// The command is in flight like an AWS call: a second Ctrl-C names it,
+	// its session and account, as what rootctl leaves running.
+	done := func() {}
+	if tr := interrupt.TrackerFrom(ctx); tr != nil {
+		done = tr.Begin(interrupt.Call{Service: "exec", Operation: filepath.Base(path), Target: sess.AccessKeyID, Account: in.Account})
+	}
 	runErr := cmd.Run()
+	done()
 	close(stop)
 	wg.Wait()
 

@@ -423,3 +423,46 @@ func TestSecondSignalNamesTheCallInFlight(t *testing.T) {
 		t.Fatalf("run: exit %d", code)
 	}
 }
+
+// TestSecondSignalNamesTheCommandExecRuns: under exec, the command holding
+// the root session is what is in flight; the second Ctrl-C names it, its
+// session key and its account.
+func TestSecondSignalNamesTheCommandExecRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	sigs, exited := make(chan os.Signal), make(chan int, 1)
+	var notes syncBuffer
+	handler := &interrupt.Handler{ErrOut: &notes, Tracker: interrupt.NewTracker(nil), Exit: func(code int) { exited <- code }}
+	ctx, stop := handler.Watch(context.Background(), sigs)
+	defer stop()
+	marker := filepath.Join(t.TempDir(), "started")
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := h.runCtx(ctx, "exec", "--account", "444444444402", "--task", "audit", "--reason", "SEC-42", "--",
+			"sh", "-c", "touch "+marker+"; sleep 1")
+		done <- code
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command never started")
+		}
+	}
+	sigs <- os.Interrupt
+	sigs <- os.Interrupt
+	select {
+	case code := <-exited:
+		if code != 130 {
+			t.Fatalf("exit %d, want 130", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second Ctrl-C did not exit")
+	}
+	want := regexp.MustCompile(`In flight: exec:sh ASIA\w+ in 444444444402 \(sent \d+(\.\d+)?m?s ago\)`)
+	if !want.MatchString(notes.String()) {
+		t.Fatalf("notes %q", notes.String())
+	}
+	<-done
+}
