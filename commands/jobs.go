@@ -81,8 +81,11 @@ type jobInput struct {
 
 // jobSpec is what one multi-account root command does to an account.
 type jobSpec struct {
-	command string // also the word typed to confirm
+	command string
 	task    rootsession.Task
+	// question completes the typed confirmation "Type N to …" for the
+	// planned changes in the planned accounts.
+	question func(changes, accounts int) string
 	// plan inspects the account in its session and lists the items to change.
 	plan func(ctx context.Context, job *AccountJob) ([]rootcreds.Item, error)
 	// apply changes the items, telling onAction of each outcome at once,
@@ -141,11 +144,20 @@ func (in jobInput) check() error {
 // runJobs plans every selected account (one root session each), shows the
 // plan, asks, applies it with the same sessions, and reports per account.
 func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
-	run, lister, err := in.start(ctx, deps)
+	if err := in.check(); err != nil {
+		return err
+	}
+	if err := requireSelection(spec.command, in.Selection); err != nil {
+		return err
+	}
+	run, lister, err := startOrgRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
 	}
 	defer run.close()
+	if err := checkSelection(ctx, lister, in.Selection); err != nil {
+		return err
+	}
 	report := &JobReport{Command: spec.command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
 
@@ -169,6 +181,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 	case listErr != nil:
 		return fmt.Errorf("listing accounts failed, so nothing was changed: %s", rootsession.Describe(listErr))
 	}
+	if len(report.Accounts) == 0 {
+		return noMatch(in.Selection, "nothing was changed")
+	}
 	report.finish()
 
 	planOut := deps.IO.Out
@@ -186,7 +201,13 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return jobOutcome(ctx, run, report)
 	}
-	if err := confirm(deps.IO, in.Yes, spec.command); err != nil {
+	changes := 0
+	for _, a := range report.Accounts {
+		if a.Status == JobPlanned {
+			changes += len(a.Actions)
+		}
+	}
+	if err := confirm(deps.IO, in.Yes, report.Summary.Planned, spec.question(changes, report.Summary.Planned)); err != nil {
 		return err
 	}
 
