@@ -102,7 +102,7 @@ func NewApp(deps *Deps) *cli.App {
 			}
 			switch {
 			case c.NArg() > 1:
-				return usageErrorf("unexpected %s: help takes one command (run: rootctl help)", argumentsText(c.Args().Tail()))
+				return usageErrorf("unexpected %s: help takes one command (run: rootctl %s --help)", argumentsText(c.Args().Tail()), strings.Join(c.Args().Slice(), " "))
 			case c.NArg() == 1 && findCommand(c.App.Commands, c.Args().First()) == nil:
 				return unknownCommand(c.Args().First(), c.App.Commands, "rootctl")
 			case c.NArg() == 1:

@@ -170,7 +170,8 @@ var accountFlags = []string{"accounts", "account", "account-id", "delegate"}
 func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
 	if rootsession.ValidAccountID(arg) {
 		for _, name := range accountFlags {
-			if f, _ := lookupFlag(cmd.Flags, name); f != nil {
+			switch f, _ := lookupFlag(cmd.Flags, name); f.(type) {
+			case *cli.StringFlag, *cli.StringSliceFlag: // not sim serve's --accounts N
 				return "--" + name + " " + arg
 			}
 		}

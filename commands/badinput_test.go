@@ -95,7 +95,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"unlock", "s4"}, `unknown command "s4": did you mean "s3"? (run: rootctl unlock --help)`},
 		{[]string{"hook", "account-deleted"}, `unknown command "account-deleted"`},
 		{[]string{"help", "audt"}, `unknown command "audt": did you mean "audit"?`},
-		{[]string{"help", "audit", "delete"}, `unexpected argument "delete": help takes one command`},
+		{[]string{"help", "unlock", "s3"}, `unexpected argument "s3": help takes one command (run: rootctl unlock s3 --help)`},
 
 		// Stray arguments: urfave/cli stops reading flags at the first one,
 		// so each is refused, naming the flag probably meant.
@@ -118,6 +118,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"hook", "account-created", "333333333302"}, "did you mean --account-id 333333333302?"},
 		{[]string{"account", "create", "--name", "x", "--email", "aws+x@example.com", "sandbox", "prod"}, `unexpected arguments "sandbox" "prod": rootctl account create takes no arguments`},
 		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "demo"}, `unexpected argument "demo": rootctl sim serve takes no arguments`},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "999999999999"}, `unexpected argument "999999999999": rootctl sim serve takes no arguments`},
 
 		// Commands that change accounts need an explicit selection.
 		{[]string{"delete", "--reason", "r", "--yes"}, "delete needs a selection: pass account IDs (or --accounts ID,…), --ou OU_ID, --tag KEY=VALUE, or --all-accounts"},
