@@ -65,6 +65,9 @@ Examples:
 				outputFlag("table", "json"),
 			),
 			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
 				in.AWS, in.Output, in.Tags = awsOptions(c), c.String("output"), c.StringSlice("tag")
 				return AccountCreateCommand(c.Context, in, deps)
 			},

@@ -65,6 +65,9 @@ Examples:
 			outputFlag(activityFormats...),
 		),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
 			in.AWS, in.Output = awsOptions(c), c.String("output")
 			return ActivityCommand(c.Context, in, deps)
 		},

@@ -81,7 +81,7 @@ func NewApp(deps *Deps) *cli.App {
 				return nil
 			}
 			if c.NArg() > 0 {
-				return usageErrorf("unknown command %q (run: rootctl --help)", c.Args().First())
+				return unknownCommand(c.Args().First(), c.App.Commands, "rootctl")
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -99,7 +99,12 @@ func NewApp(deps *Deps) *cli.App {
 				cli.ShowVersion(c)
 				return nil
 			}
-			if c.NArg() > 0 {
+			switch {
+			case c.NArg() > 1:
+				return usageErrorf("unexpected %s: help takes one command (run: rootctl %s --help)", argumentsText(c.Args().Tail()), strings.Join(c.Args().Slice(), " "))
+			case c.NArg() == 1 && findCommand(c.App.Commands, c.Args().First()) == nil:
+				return unknownCommand(c.Args().First(), c.App.Commands, "rootctl")
+			case c.NArg() == 1:
 				return cli.ShowCommandHelp(c, c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
@@ -137,7 +142,7 @@ func prepare(cmd *cli.Command, io *IOStreams) {
 	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
 		cmd.Action = func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("unknown command %q (run: %s --help)", c.Args().First(), strings.TrimSpace(c.Command.HelpName))
+				return unknownCommand(c.Args().First(), c.Command.Subcommands, strings.TrimSpace(c.Command.HelpName))
 			}
 			return cli.ShowSubcommandHelp(c)
 		}
@@ -156,9 +161,14 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 }
 
 // Run runs the command line and returns the process exit code. Errors are
-// printed once, here, as "rootctl: what failed".
+// printed once, here, as "rootctl: what failed". The command's flags are
+// read wherever they stand among its arguments (see reorderArgs).
 func Run(ctx context.Context, args []string, deps *Deps) int {
-	err := NewApp(deps).RunContext(ctx, args)
+	app := NewApp(deps)
+	args, err := reorderArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.err != nil {

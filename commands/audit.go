@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,8 +113,9 @@ var auditFormats = []string{"table", "json", "csv", "ndjson"}
 func auditCommand(deps *Deps) *cli.Command {
 	var in AuditInput
 	return &cli.Command{
-		Name:  "audit",
-		Usage: "report every member account's root credentials (password, access keys, MFA, signing certificates)",
+		Name:      "audit",
+		ArgsUsage: "[ACCOUNT_ID…]",
+		Usage:     "report every member account's root credentials (password, access keys, MFA, signing certificates)",
 		Description: `Fans out over the selected member accounts with sts:AssumeRoot scoped to
 IAMAuditRootUserCredentials and reports each root user's password, access keys
 (with last use), MFA devices and signing certificates. Accounts are audited as
@@ -155,7 +157,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if in.Concurrency < 1 || in.Concurrency > 1000 {
 		return usageErrorf("--concurrency %d: want 1 to 1000", in.Concurrency)
 	}
-	if in.Rate < 0 {
+	if in.Rate < 0 || math.IsNaN(in.Rate) || math.IsInf(in.Rate, 0) {
 		return usageErrorf("--rate %v: want 0 (no limit) or a positive number of requests per second", in.Rate)
 	}
 	if err := in.Selection.Validate(); err != nil {
@@ -172,6 +174,9 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+	}
+	if err := checkSelection(ctx, lister, in.Selection); err != nil {
+		return err
 	}
 	assumer := rootsession.NewAssumer(cfg)
 	assumer.Clock = env.Now
@@ -192,6 +197,11 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	}
 	if listErr != nil && sink.summary.Accounts == 0 && ctx.Err() == nil {
 		return auditOutcome(ctx, listErr, sink.summary, in.ExitZero) // no report of an audit that checked nothing
+	}
+	if listErr == nil && ctx.Err() == nil && sink.summary.Accounts == 0 {
+		// Nothing was written yet (ndjson writes only results): an empty
+		// report would read as "no root credentials" in a pipeline.
+		return noMatch(in.Selection, "nothing was audited")
 	}
 	if err := sink.finish(); err != nil {
 		return err

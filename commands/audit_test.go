@@ -139,7 +139,9 @@ func TestAuditSelection(t *testing.T) {
 		{"a tag", []string{"--tag", "team=security"}, []string{"222222222201", "222222222202"}},
 		{"two tags must both match", []string{"--tag", "team=web", "--tag", "env=prod"}, []string{"333333333302", "333333333304"}},
 		{"an OU less exclusions", []string{"--ou", "ou-d3m0-sandbox1", "--exclude", "555555555501,555555555503"}, []string{"555555555502"}},
-		{"an ID outside the organization is listed as skipped", []string{"--accounts", "123456789012"}, []string{"123456789012"}},
+		{"account IDs as arguments, and the flags after them", []string{"444444444405", "333333333301", "222222222201", "--exclude", "222222222201"}, []string{"333333333301", "444444444405"}},
+		{"--all-accounts less exclusions", []string{"--all-accounts", "--exclude", "111111111111,222222222201,222222222202,333333333301,333333333302,333333333303,333333333304,444444444401,444444444402,444444444403,444444444404,555555555501,555555555502"},
+			[]string{"444444444405", "555555555503"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

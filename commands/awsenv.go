@@ -95,10 +95,14 @@ const defaultRegion = "us-east-1"
 // simFlag is --sim[=FILE]: a flag that may stand alone (meaning the demo
 // organization) or take a value. It reports itself as boolean to the flag
 // package so that "--sim" needs no argument.
-type simFlag struct{ value string }
+type simFlag struct {
+	value string
+	bare  bool // given as --sim, without a value
+}
 
 func (f *simFlag) String() string { return f.value }
 func (f *simFlag) Set(v string) error {
+	f.bare = v == "true"
 	if v == "true" {
 		v = "demo"
 	}

@@ -27,6 +27,7 @@ func orgState(t *testing.T, h *harness) string {
 // line on stderr naming the problem, and the emulator's organization is as
 // it was. (audit, unlock, credentials, exec, hook, account create,
 // activity, completion and sim serve have bad-input tables of their own.)
+// The organization has an OU with no account, ou-d3m0-empty001.
 func TestBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", 513)
@@ -46,10 +47,29 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err := os.Symlink(theirs, link); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
+	type badInput struct {
 		args []string
 		want string
-	}{
+	}
+	// An audit or locks run whose selection matches no account, or names an
+	// OU or account that is not there, writes nothing to stdout in any
+	// format: a pipeline must not read "no root credentials" from it.
+	var nothingSelected []badInput
+	for _, format := range []string{"table", "json", "csv", "ndjson"} {
+		for _, sel := range []badInput{
+			{[]string{"--tag", "env=prd"}, "no account of the organization matches the selection (--tag env=prd), so nothing was audited"},
+			{[]string{"--tag", "nobody=x"}, "matches the selection (--tag nobody=x)"},
+			{[]string{"--ou", "ou-d3m0-empty001"}, "matches the selection (--ou ou-d3m0-empty001)"},
+			{[]string{"--accounts", "333333333301,444444444405", "--exclude", "444444444405,333333333301"}, "matches the selection"},
+			{[]string{"333333333301", "--exclude", "333333333301"}, "matches the selection"},
+			{[]string{"--ou", "ou-d3m0-nothere1"}, "--ou ou-d3m0-nothere1: no such OU"},
+			{[]string{"--accounts", "123456789012"}, "account 123456789012 is not an account of organization o-demo7rootctl"},
+			{[]string{"333333333301", "999999999999"}, "account 999999999999 is not an account of organization"},
+		} {
+			nothingSelected = append(nothingSelected, badInput{append([]string{"audit", "-o", format}, sel.args...), sel.want})
+		}
+	}
+	for _, tc := range append(nothingSelected, []badInput{
 		{[]string{"status", "-o", "xml"}, `--output "xml"`},
 		{[]string{"status", "--region", "aws-global"}, "aws-global"},
 		{[]string{"status", "--bogus"}, "flag provided but not defined"},
@@ -73,11 +93,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"delete", "--reason", "r", "--concurrency", "many", "--yes"}, "invalid value"},
 		{[]string{"delete", "--reason", "r", "-o", "csv", "--yes"}, `--output "csv"`},
 		{[]string{"delete", "--reason", "r", "--passwords", "--yes"}, "flag provided but not defined"},
-		{[]string{"delete", "--reason", "r", "--audit-log", filepath.Join(notDir, "audit.log"), "--yes"}, "pass --audit-log FILE"},
-		{[]string{"delete", "--reason", "r", "--audit-log", link, "--yes"}, "is a symbolic link, not a regular file: name a regular file, or a new one (pass --audit-log FILE)"},
-		{[]string{"delete", "--reason", "r", "--audit-log", dir, "--yes"}, "is a directory, not a regular file"},
-		{[]string{"delete", "--reason", "r", "--audit-log", "/dev/null", "--yes"}, "/dev/null is a character device, not a regular file"},
-		{[]string{"delete", "--reason", "r", "--audit-log", theirs, "--yes"}, "(mode 0644): make it private with: chmod 600 " + theirs},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--audit-log", filepath.Join(notDir, "audit.log"), "--yes"}, "pass --audit-log FILE"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--audit-log", link, "--yes"}, "is a symbolic link, not a regular file: name a regular file, or a new one (pass --audit-log FILE)"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--audit-log", dir, "--yes"}, "is a directory, not a regular file"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--audit-log", "/dev/null", "--yes"}, "/dev/null is a character device, not a regular file"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--audit-log", theirs, "--yes"}, "(mode 0644): make it private with: chmod 600 " + theirs},
 		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--backup-dir", filepath.Join(notDir, "b"), "--yes"}, "pass --backup-dir DIR"},
 		{[]string{"recovery", "--yes"}, "--reason is required"},
 		{[]string{"recovery", "--reason", "r", "--accounts", "1x2345678901", "--yes"}, "want 12 digits"},
@@ -85,15 +105,76 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"locks"}, "--reason is required"},
 		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-nothere1"}, "no such OU"},
 		{[]string{"locks", "--reason", "r", "--concurrency", "-3"}, "--concurrency -3"},
-		{[]string{"delete", "--reason", "r", "--request-timeout", "0", "--yes"}, "--request-timeout 0s: want a duration above 0 and at most 10m"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--request-timeout", "0", "--yes"}, "--request-timeout 0s: want a duration above 0 and at most 10m"},
 		{[]string{"status", "--request-timeout", "-1s"}, "--request-timeout -1s: want a duration above 0 and at most 10m"},
 		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--request-timeout", "11m", "--yes"}, "--request-timeout 11m0s: want"},
 		{[]string{"locks", "--reason", "r", "--request-timeout", "soon"}, "invalid value \"soon\" for flag -request-timeout"},
-		{[]string{"audits"}, `unknown command "audits"`},
-		{[]string{"unlock", "s4"}, `unknown command "s4" (run: rootctl unlock --help)`},
+		{[]string{"audits"}, `unknown command "audits": did you mean "audit"? (run: rootctl --help)`},
+		{[]string{"unlock", "s4"}, `unknown command "s4": did you mean "s3"? (run: rootctl unlock --help)`},
 		{[]string{"hook", "account-deleted"}, `unknown command "account-deleted"`},
-	} {
-		h := newHarness(t, demoOrg(t), fixtures.Options{})
+		{[]string{"help", "audt"}, `unknown command "audt": did you mean "audit"?`},
+		{[]string{"help", "unlock", "s3"}, `unexpected argument "s3": help takes one command (run: rootctl unlock s3 --help)`},
+
+		// Stray arguments: urfave/cli stops reading flags at the first one,
+		// so each is refused, naming the flag probably meant.
+		{[]string{"status", "--sim", "999999999999"}, `unexpected argument "999999999999": rootctl status takes no arguments`},
+		{[]string{"status", "--sim", "fresh"}, `unexpected argument "fresh": did you mean --sim=fresh?`},
+		{[]string{"enable", "--sim", "--dry-run", "999999999999"}, `unexpected argument "999999999999": did you mean --delegate 999999999999?`},
+		{[]string{"audit", "--sim", "999999999999"}, "account 999999999999 is not an account of organization o-demo7rootctl"},
+		{[]string{"audit", "--sim", "fresh", "-o", "json"}, `unexpected argument "fresh": did you mean --sim=fresh?`},
+		{[]string{"audit", "333333333301", "12345"}, `unexpected argument "12345": arguments are 12-digit account IDs`},
+		{[]string{"delete", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
+		{[]string{"recovery", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
+		{[]string{"delete", "--reason", "r", "--dry-run", "444444444405", "fresh"}, `unexpected argument "fresh"`},
+		{[]string{"delete", "--reason", "r", "333333333301", "--ou", "ou-d3m0-prod0001", "--yes"}, "account IDs as arguments and --ou conflict"},
+		{[]string{"locks", "--sim", "--reason", "smoke", "999999999999"}, "account 999999999999 is not an account of organization"},
+		{[]string{"credentials", "--sim", "--account", "444444444402", "--task", "audit", "--reason", "smoke", "999999999999"}, `unexpected argument "999999999999": did you mean --account 999999999999?`},
+		{[]string{"activity", "--sim", "999999999999"}, `unexpected argument "999999999999": did you mean --account 999999999999?`},
+		{[]string{"exec", "--sim", "fresh", "--account", "444444444402", "--task", "audit", "--reason", "r", "--", "true"}, `unexpected argument "fresh": did you mean --sim=fresh? (run: rootctl exec --help)`},
+		{[]string{"exec", "--account", "444444444402", "--task", "audit", "--reason", "r", "true"}, `unexpected argument "true": put the command to run after --`},
+		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--yes", "444444444402"}, "did you mean --account 444444444402?"},
+		{[]string{"hook", "account-created", "333333333302"}, "did you mean --account-id 333333333302?"},
+		{[]string{"account", "create", "--name", "x", "--email", "aws+x@example.com", "sandbox", "prod"}, `unexpected arguments "sandbox" "prod": rootctl account create takes no arguments`},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "demo"}, `unexpected argument "demo": rootctl sim serve takes no arguments`},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "999999999999"}, `unexpected argument "999999999999": rootctl sim serve takes no arguments`},
+
+		// Commands that change accounts need an explicit selection.
+		{[]string{"delete", "--reason", "r", "--yes"}, "delete needs a selection: pass account IDs (or --accounts ID,…), --ou OU_ID, --tag KEY=VALUE, or --all-accounts"},
+		{[]string{"recovery", "--reason", "r", "--dry-run"}, "recovery needs a selection"},
+		{[]string{"delete", "--reason", "r", "--exclude", "333333333301", "--yes"}, "delete needs a selection"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--accounts", "333333333301", "--yes"}, "--all-accounts conflicts"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--ou", "ou-d3m0-prod0001", "--yes"}, "--all-accounts conflicts"},
+		{[]string{"recovery", "--reason", "r", "--all-accounts", "--tag", "team=web", "--yes"}, "--all-accounts conflicts"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "333333333301", "--yes"}, "--all-accounts conflicts"},
+		{[]string{"audit", "--all-accounts", "--ou", "ou-d3m0-prod0001"}, "--all-accounts conflicts"},
+		{[]string{"delete", "--reason", "r", "--accounts", "333333333301,,444444444405", "--yes"}, `--accounts "333333333301,,444444444405" has an empty ID`},
+		{[]string{"delete", "--reason", "r", "--accounts", "333333333301,", "--yes"}, "has an empty ID"},
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--exclude", "333333333301,,444444444405", "--yes"}, `--exclude "333333333301,,444444444405" has an empty ID`},
+		{[]string{"locks", "--reason", "r", "--exclude", ",333333333301"}, "has an empty ID"},
+		{[]string{"delete", "--reason", "r", "--accounts", "999999999999", "--yes"}, "account 999999999999 is not an account of organization"},
+		{[]string{"delete", "--reason", "r", "999999999999", "--dry-run"}, "account 999999999999 is not an account of organization"},
+		// A member account first: no session is assumed before every ID is checked.
+		{[]string{"recovery", "--reason", "r", "--accounts", "222222222202,999999999999", "--yes"}, "account 999999999999 is not an account of organization"},
+		{[]string{"locks", "--reason", "r", "--accounts", "444444444402,999999999999"}, "account 999999999999 is not an account of organization"},
+		{[]string{"delete", "--reason", "r", "--tag", "env=prd", "--yes"}, "matches the selection (--tag env=prd), so nothing was changed"},
+		{[]string{"recovery", "--reason", "r", "--ou", "ou-d3m0-empty001", "--dry-run"}, "so nothing was changed"},
+		{[]string{"delete", "--reason", "r", "--accounts", "333333333301", "--exclude", "333333333301", "--yes"}, "so nothing was changed"},
+		{[]string{"locks", "--reason", "r", "--tag", "env=prd"}, "so nothing was checked"},
+		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-empty001", "-o", "json"}, "so nothing was checked"},
+		{[]string{"locks", "--reason", "r", "444444444402", "--exclude", "444444444402", "-o", "json"}, "so nothing was checked"},
+
+		// Numbers that are not numbers, and a queue URL that is not https.
+		{[]string{"audit", "--rate", "NaN"}, "--rate NaN"},
+		{[]string{"audit", "--rate", "Inf", "-o", "json"}, "--rate +Inf"},
+		{[]string{"audit", "--rate", "-1", "-o", "ndjson"}, "--rate -1"},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "--throttle", "NaN"}, "--throttle NaN"},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "--throttle", "Inf"}, "--throttle +Inf"},
+		{[]string{"sim", "serve", "--addr", "127.0.0.1:0", "--error-rate", "NaN"}, "--error-rate NaN"},
+		{[]string{"unlock", "sqs", "--account", "444444444403", "--queue", "http://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders", "--reason", "r", "--yes"}, "want an https:// queue URL"},
+	}...) {
+		org := demoOrg(t)
+		org.OUs = append(org.OUs, fixtures.OU{ID: "ou-d3m0-empty001", Name: "Empty", Parent: org.RootID})
+		h := newHarness(t, org, fixtures.Options{})
 		before := orgState(t, h)
 		code, out, stderr := h.run(tc.args...)
 		if code != ExitUsage || out != "" && !strings.HasPrefix(out, "NAME:") || strings.Count(stderr, "\n") > 1 || !strings.Contains(stderr, tc.want) {

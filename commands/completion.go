@@ -57,8 +57,11 @@ Examples:
    rootctl completion zsh > "${fpath[1]}/_rootctl"           # zsh
    rootctl completion fish > ~/.config/fish/completions/rootctl.fish`,
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			switch {
+			case c.NArg() == 0:
 				return usageErrorf("name one shell: rootctl completion bash|zsh|fish")
+			case c.NArg() > 1:
+				return usageErrorf("unexpected %s: name one shell: rootctl completion bash|zsh|fish", argumentsText(c.Args().Tail()))
 			}
 			w := c.App.Writer
 			switch shell := c.Args().First(); shell {

@@ -114,8 +114,8 @@ Examples:
 		Flags: append(sessionFlags(&in),
 			&cli.StringFlag{Name: "format", Value: "env", Destination: &in.Format, Usage: "`FORMAT`: env, json or process"}),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageErrorf("unexpected argument %q (run: rootctl credentials --help)", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			in.AWS = awsOptions(c)
 			return CredentialsCommand(c.Context, in, deps)

@@ -23,20 +23,24 @@ type DeleteInput struct {
 func deleteCommand(deps *Deps) *cli.Command {
 	var in DeleteInput
 	return &cli.Command{
-		Name:  "delete",
-		Usage: "delete root passwords, access keys, signing certificates and MFA devices (IAMDeleteRootUserCredentials)",
+		Name:      "delete",
+		ArgsUsage: "[ACCOUNT_ID…]",
+		Usage:     "delete root passwords, access keys, signing certificates and MFA devices (IAMDeleteRootUserCredentials)",
 		Description: `For each selected account, with one root session scoped to
 IAMDeleteRootUserCredentials: lists the root user's credentials inside that
 session, shows the plan, asks (or takes --yes), then deletes access keys and
 signing certificates, the password, and MFA devices last, and lists again to
 verify. With no kind flag, all four kinds are deleted. Nothing to delete is
-success. Every action is recorded in the audit log with --reason.
+success. Every action is recorded in the audit log with --reason. The
+accounts must be selected: account IDs, --accounts, --ou, --tag, or
+--all-accounts; on a terminal, typing the count of accounts confirms.
 
 Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
 failure; 2 usage error; 130 interrupted (the report says what was done).
 
 Examples:
    rootctl delete --sim --accounts 333333333301 --reason "SEC-42 remove root password" --yes
+   rootctl delete 111122223333 444455556666 --reason "SEC-42" --dry-run
    rootctl delete --ou ou-ab12-cdef3456 --access-keys --reason "SEC-42" --dry-run
    ROOTCTL_REASON="SEC-42" rootctl delete --accounts 111122223333 -o json --yes`,
 		Flags: append(in.flags(true),
@@ -105,6 +109,9 @@ func deleteSpec(kinds rootcreds.Kinds, accept []rootcreds.Risk) jobSpec {
 	return jobSpec{
 		command: "delete",
 		task:    rootsession.Delete,
+		question: func(changes, accounts int) string {
+			return "delete " + plural(changes, "credential") + " in " + plural(accounts, "account")
+		},
 		plan: func(ctx context.Context, job *AccountJob, now time.Time) ([]rootcreds.Action, error) {
 			f, err := inspect(ctx, job)
 			if err != nil {

@@ -212,8 +212,9 @@ func TestDeletePlanAndConfirmation(t *testing.T) {
 	}{
 		{"dry run shows the plan and changes nothing", []string{"--dry-run"}, false, "", 0, "delete the root password", false},
 		{"no --yes and no terminal: refused", nil, false, "", ExitUsage, "", false},
-		{"typed confirmation on a terminal", nil, true, "delete\n", 0, "deleted", true},
-		{"a wrong word on a terminal changes nothing", nil, true, "yes\n", ExitFailure, "", false},
+		{"typing the count of accounts on a terminal confirms", nil, true, "1\n", 0, "deleted", true},
+		{"typing the command's name changes nothing", nil, true, "delete\n", ExitFailure, "", false},
+		{"typing yes changes nothing", nil, true, "yes\n", ExitFailure, "", false},
 		{"--yes", []string{"--yes"}, false, "", 0, "deleted", true},
 	}
 	for _, tt := range tests {
@@ -230,6 +231,9 @@ func TestDeletePlanAndConfirmation(t *testing.T) {
 			}
 			if tt.wantOut != "" && !strings.Contains(out, tt.wantOut) {
 				t.Fatalf("output lacks %q:\n%s", tt.wantOut, out)
+			}
+			if asked := strings.HasPrefix(stderr, "Type 1 to delete 1 credential in 1 account: "); asked != tt.tty {
+				t.Fatalf("the question on a terminal (%v) names what will happen and asks for the count; stderr:\n%s", tt.tty, stderr)
 			}
 			wrote := len(writeCalls(h.srv.Calls())) > 0
 			if wrote != tt.wantWrite || (rootOf(t, h, "333333333301").Password == nil) != tt.wantWrite {

@@ -44,6 +44,9 @@ Examples:
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Destination: &in.Yes, Usage: "do not ask for confirmation"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
 			in.AWS = awsOptions(c)
 			return EnableCommand(c.Context, in, deps)
 		},
@@ -87,7 +90,7 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 		printf(out, "Dry run: nothing was changed.\n")
 		return nil
 	}
-	if err := confirm(deps.IO, in.Yes, "enable"); err != nil {
+	if err := confirm(deps.IO, in.Yes, len(steps), fmt.Sprintf("make the %s above in organization %s", plural(len(steps), "change"), setup.OrganizationID)); err != nil {
 		return err
 	}
 	for i, st := range steps {

@@ -96,10 +96,11 @@ func TestEnable(t *testing.T) {
 			wantFeatures: []string{"RootCredentialsManagement"}},
 		{name: "a dry run changes nothing", args: []string{"--dry-run"}, wantOut: "Dry run: nothing was changed."},
 		{name: "no --yes off a terminal changes nothing", args: nil, wantCode: ExitUsage},
-		{name: "typed confirmation on a terminal", tty: true, stdin: "enable\n", wantWrites: []string{
+		{name: "typing the count of changes on a terminal confirms", tty: true, stdin: "3\n", wantWrites: []string{
 			"organizations:EnableAWSServiceAccess", "iam:EnableOrganizationsRootCredentialsManagement", "iam:EnableOrganizationsRootSessions"},
 			wantFeatures: []string{"RootCredentialsManagement", "RootSessions"}},
 		{name: "a wrong answer on a terminal changes nothing", tty: true, stdin: "yes\n", wantCode: ExitFailure},
+		{name: "typing the command's name changes nothing", tty: true, stdin: "enable\n", wantCode: ExitFailure},
 		{name: "a member account may not enable", args: []string{"--yes"}, caller: "666666666601", wantCode: ExitFailure,
 			wantOut: ""},
 		{name: "a malformed delegate", args: []string{"--delegate", "42", "--yes"}, wantCode: ExitUsage},
@@ -126,6 +127,9 @@ func TestEnable(t *testing.T) {
 			}
 			if !strings.Contains(out, tt.wantOut) {
 				t.Fatalf("output lacks %q:\n%s", tt.wantOut, out)
+			}
+			if asked := strings.HasPrefix(stderr, "Type 3 to make the 3 changes above in organization o-fresh0rootctl: "); asked != tt.tty {
+				t.Fatalf("the question on a terminal (%v) names what will happen and asks for the count; stderr:\n%s", tt.tty, stderr)
 			}
 		})
 	}

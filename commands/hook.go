@@ -114,6 +114,9 @@ Examples:
 				outputFlag(hookFormats...),
 			),
 			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
 				in.AWS, in.Output = awsOptions(c), c.String("output")
 				return HookCommand(c.Context, in, deps)
 			},

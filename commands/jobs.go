@@ -85,8 +85,11 @@ type jobInput struct {
 
 // jobSpec is what one multi-account root command does to an account.
 type jobSpec struct {
-	command string // also the word typed to confirm
+	command string
 	task    rootsession.Task
+	// question completes the typed confirmation "Type N to …" for the
+	// planned changes in the planned accounts.
+	question func(changes, accounts int) string
 	// plan inspects the account in its session and lists the changes: each
 	// Planned, or Held when it is a risk the user did not accept. now is
 	// the time risks are judged at.
@@ -148,11 +151,20 @@ func (in jobInput) check() error {
 // runJobs plans every selected account (one root session each), shows the
 // plan, asks, applies it with the same sessions, and reports per account.
 func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
-	run, lister, err := in.start(ctx, deps)
+	if err := in.check(); err != nil {
+		return err
+	}
+	if err := requireSelection(spec.command, in.Selection); err != nil {
+		return err
+	}
+	run, lister, err := startOrgRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
 	}
 	defer run.close()
+	if err := checkSelection(ctx, lister, in.Selection); err != nil {
+		return err
+	}
 	report := &JobReport{Command: spec.command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
 		Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}
 
@@ -176,6 +188,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
 	case listErr != nil:
 		return &listingError{listErr, "nothing was changed"}
+	}
+	if len(report.Accounts) == 0 {
+		return noMatch(in.Selection, "nothing was changed")
 	}
 	report.finish()
 
@@ -212,7 +227,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return jobOutcome(ctx, run, report)
 	}
-	if err := confirm(deps.IO, in.Yes, spec.command); err != nil {
+	if err := confirm(deps.IO, in.Yes, report.Summary.Planned, spec.question(report.plannedChanges(), report.Summary.Planned)); err != nil {
 		return err
 	}
 
@@ -370,6 +385,20 @@ func errorText(err error) string {
 	return rootsession.Describe(err)
 }
 
+// plannedChanges counts the changes the plan will make: its planned
+// steps, not those held back.
+func (r *JobReport) plannedChanges() int {
+	n := 0
+	for _, a := range r.Accounts {
+		for _, act := range a.Actions {
+			if act.Outcome == rootcreds.Planned {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (r *JobReport) finish() {
 	r.Summary = JobSummary{}
 	for _, a := range r.Accounts {
@@ -435,7 +464,6 @@ func acceptHint(r *JobReport) string {
 }
 
 func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
-	n := 0
 	printf(w, "Plan (%s, task policy %s):\n", spec.command, spec.task.Name)
 	for _, a := range r.Accounts {
 		if a.Status != JobPlanned && a.Status != JobHeld {
@@ -448,10 +476,9 @@ func printPlan(w io.Writer, spec jobSpec, r *JobReport) {
 				continue
 			}
 			printf(w, "      %s\n", spec.describe(act.Item))
-			n++
 		}
 	}
-	printf(w, "%d changes in %d accounts.\n", n, r.Summary.Planned)
+	printf(w, "%d changes in %d accounts.\n", r.plannedChanges(), r.Summary.Planned)
 	if r.Summary.HeldSteps > 0 {
 		printf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
 	}

@@ -44,8 +44,9 @@ type LocksReport struct {
 func locksCommand(deps *Deps) *cli.Command {
 	var in jobInput
 	return &cli.Command{
-		Name:  "locks",
-		Usage: "find S3 buckets whose policy locks everyone out, org-wide (S3UnlockBucketPolicy)",
+		Name:      "locks",
+		ArgsUsage: "[ACCOUNT_ID…]",
+		Usage:     "find S3 buckets whose policy locks everyone out, org-wide (S3UnlockBucketPolicy)",
 		Description: `For each selected account, with one root session scoped to S3UnlockBucketPolicy
 (which allows ListAllMyBuckets and GetBucketPolicy), lists the buckets, reads
 each policy in the bucket's region and reports those that lock everyone out,
@@ -75,6 +76,9 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 		return err
 	}
 	defer run.close()
+	if err := checkSelection(ctx, lister, in.Selection); err != nil {
+		return err
+	}
 	report := &LocksReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Accounts: []LocksAccount{}}
 	var mu sync.Mutex
 	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, run.assumer,
@@ -93,6 +97,9 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	}
 	if errors.Is(listErr, orgscan.ErrUnknownOU) {
 		return usageErrorf("--ou %v", listErr)
+	}
+	if listErr == nil && ctx.Err() == nil && len(report.Accounts) == 0 {
+		return noMatch(in.Selection, "nothing was checked")
 	}
 	checked := 0
 	for _, a := range report.Accounts {

@@ -102,7 +102,7 @@ region = us-east-1
 		{"no configuration, and nothing answers at the metadata address", []string{"HOME=" + dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + silent.Addr().String()}, []string{"status"}, noCreds},
 		{"a config without the default profile", base, []string{"audit"}, noCreds},
 		{"--profile naming a profile without credentials", base, []string{"status", "--profile", "bare"}, noCreds},
-		{"AWS_PROFILE naming a profile without credentials", append(base, "AWS_PROFILE=bare"), []string{"delete", "--reason", "r", "--dry-run"}, noCreds},
+		{"AWS_PROFILE naming a profile without credentials", append(base, "AWS_PROFILE=bare"), []string{"delete", "--reason", "r", "--all-accounts", "--dry-run"}, noCreds},
 		{"an SSO profile never logged in", base, []string{"status", "--profile", "sso"},
 			"rootctl: the AWS SSO session of profile sso has expired or was never started: run aws sso login --profile sso\n"},
 	} {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -206,18 +207,28 @@ func day(t time.Time) string {
 }
 
 // confirm asks before a change: --yes skips the question; on a terminal
-// the user must type word; otherwise the change is refused.
-func confirm(io *IOStreams, yes bool, word string) error {
+// the user must type n, the count of what will change, to agree to what
+// ("delete 14 credentials in 7 accounts"), which the question names;
+// otherwise the change is refused.
+func confirm(io *IOStreams, yes bool, n int, what string) error {
 	if yes {
 		return nil
 	}
 	if !io.InTTY {
 		return usageErrorf("refusing to change anything without confirmation: pass --yes (or run on a terminal), or --dry-run to only see the plan")
 	}
-	printf(io.ErrOut, "Type \"%s\" to continue: ", word)
+	printf(io.ErrOut, "Type %d to %s: ", n, what)
 	line, err := io.ReadLine()
-	if err != nil || strings.TrimSpace(line) != word {
+	if err != nil || strings.TrimSpace(line) != strconv.Itoa(n) {
 		return &exitError{code: ExitFailure, err: fmt.Errorf("not confirmed; nothing was changed")}
 	}
 	return nil
+}
+
+// plural counts n things: "1 account", "7 accounts".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }

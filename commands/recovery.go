@@ -14,13 +14,15 @@ import (
 func recoveryCommand(deps *Deps) *cli.Command {
 	var in jobInput
 	return &cli.Command{
-		Name:  "recovery",
-		Usage: "let the root email's owner recover the root password (IAMCreateRootUserPassword)",
+		Name:      "recovery",
+		ArgsUsage: "[ACCOUNT_ID…]",
+		Usage:     "let the root email's owner recover the root password (IAMCreateRootUserPassword)",
 		Description: `For each selected account without a root password, with one root session
 scoped to IAMCreateRootUserPassword: creates a login profile without a password
 (CreateLoginProfile with no parameters), so that the owner of the root email
 address can set one through "Forgot password" on the sign-in page. An account
-that already has a password is reported, not failed.
+that already has a password is reported, not failed. The accounts must be
+selected: account IDs, --accounts, --ou, --tag, or --all-accounts.
 
 Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
 failure; 2 usage error; 130 interrupted.
@@ -44,6 +46,9 @@ func RecoveryCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	return runJobs(ctx, deps, in, jobSpec{
 		command: "recovery",
 		task:    rootsession.CreatePassword,
+		question: func(_, accounts int) string {
+			return "enable password recovery in " + plural(accounts, "account")
+		},
 		plan: func(ctx context.Context, job *AccountJob, _ time.Time) ([]rootcreds.Action, error) {
 			has, err := rootcreds.HasPassword(ctx, job.lease)
 			if err != nil || has {

@@ -45,16 +45,7 @@ func TestDeleteHoldsRiskySteps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, demoOrg(t), fixtures.Options{})
-			twoDaysAgo := h.srv.Now().Add(-50 * time.Hour)
-			h.srv.Update(func(o *fixtures.Org) {
-				for i := range o.Accounts {
-					for j := range o.Accounts[i].Root.AccessKeys {
-						if k := &o.Accounts[i].Root.AccessKeys[j]; k.ID == recent {
-							k.LastUsed.Date = twoDaysAgo
-						}
-					}
-				}
-			})
+			keyUsed(h, recent, 50*time.Hour)
 			code, out, stderr := h.run(append([]string{"delete", "--reason", "SEC-1", "--yes", "-o", "json"}, tc.args...)...)
 			if code != tc.wantExit || !strings.Contains(stderr, tc.wantStderr) {
 				t.Fatalf("exit %d, want %d; stderr %q, want %q", code, tc.wantExit, stderr, tc.wantStderr)
@@ -108,4 +99,35 @@ func TestDeleteAcceptUnknownRisk(t *testing.T) {
 			t.Error("AssumeRoot was called")
 		}
 	}
+}
+
+// TestConfirmationCountsOnlyStepsTaken: the count a person types is of the
+// changes that will be made, not of those held back.
+func TestConfirmationCountsOnlyStepsTaken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	keyUsed(h, "AKIA3DEMO0PRODAPI001", 50*time.Hour)
+	h.tty, h.stdin = true, "1\n"
+	code, _, stderr := h.run("delete", "333333333304", "--access-keys", "--reason", "SEC-1")
+	if code != ExitFindings || !strings.Contains(stderr, "Type 1 to delete 1 credential in 1 account: ") {
+		t.Fatalf("exit %d; stderr %q", code, stderr)
+	}
+	if got := writeCalls(h.srv.Calls()); !slices.Equal(got, []string{"iam:DeleteAccessKey"}) {
+		t.Errorf("change calls %v", got)
+	}
+}
+
+// keyUsed makes the emulator's access key id last used ago before its
+// clock, so that tests do not depend on the date they run.
+func keyUsed(h *harness, id string, ago time.Duration) {
+	at := h.srv.Now().Add(-ago)
+	h.srv.Update(func(o *fixtures.Org) {
+		for i := range o.Accounts {
+			for j := range o.Accounts[i].Root.AccessKeys {
+				if k := &o.Accounts[i].Root.AccessKeys[j]; k.ID == id {
+					k.LastUsed.Date = at
+				}
+			}
+		}
+	})
 }

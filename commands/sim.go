@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"io"
+	"math"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -55,6 +56,9 @@ Examples:
 				&cli.IntFlag{Name: "page-size", Destination: &in.PageSize, Usage: "cap list pages at `N` items to exercise pagination"},
 			},
 			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
 				if c.IsSet("org") && c.IsSet("accounts") {
 					return usageErrorf("--org and --accounts conflict: pass one")
 				}
@@ -66,8 +70,11 @@ Examples:
 
 // SimServe runs the emulator until ctx is cancelled.
 func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
-	if in.ErrorRate < 0 || in.ErrorRate > 1 {
+	if !(in.ErrorRate >= 0 && in.ErrorRate <= 1) { // NaN is neither
 		return usageErrorf("--error-rate %v: want a fraction from 0 to 1", in.ErrorRate)
+	}
+	if math.IsNaN(in.Throttle) || math.IsInf(in.Throttle, 0) {
+		return usageErrorf("--throttle %v: want a number of requests per second (0: no limit)", in.Throttle)
 	}
 	if in.Throttle < 0 || in.Latency < 0 || in.Accounts < 0 || in.PageSize < 0 {
 		return usageErrorf("--throttle, --latency, --accounts and --page-size must not be negative")

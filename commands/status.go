@@ -38,6 +38,9 @@ Examples:
    rootctl status --profile org-management -o json`,
 		Flags: append(awsFlags(), outputFlag("table", "json")),
 		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
 			in.AWS, in.Output = awsOptions(c), c.String("output")
 			return StatusCommand(c.Context, in, deps)
 		},

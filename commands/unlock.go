@@ -94,8 +94,8 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 			outputFlag(jobFormats...),
 		),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageErrorf("unexpected argument %q (run: rootctl unlock %s --help)", c.Args().First(), service)
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			in.AWS, in.Output = awsOptions(c), c.String("output")
 			return UnlockCommand(c.Context, in, deps)
@@ -171,6 +171,9 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 	}
 	if in.Service == unlock.SQS {
 		if strings.Contains(in.Name, "://") {
+			if !strings.HasPrefix(in.Name, "https://") {
+				return unlockPlan{}, usageErrorf("--queue %q: want an https:// queue URL (as aws sqs get-queue-url prints it), or the queue name", in.Name)
+			}
 			r, err := unlock.QueueFromURL(in.Name)
 			if err != nil {
 				return unlockPlan{}, usageErrorf("--queue: %v", err)
@@ -270,20 +273,23 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		return fmt.Errorf("%s's policy does not lock everyone out: root sessions are for lockouts, not routine edits; change it with your usual role, or pass --force; nothing was changed", st.Resource)
 	}
 	printf(w, "Plan (task policy %s, account %s):\n", task.Name, in.Account)
+	var change string // also the question of the typed confirmation
+	target := fmt.Sprintf("%s in account %s", st.Resource, in.Account)
 	switch plan.action {
 	case "delete":
-		printf(w, "  delete the policy of %s\n", st.Resource)
+		change = fmt.Sprintf("delete the policy of %s", target)
 	case "replace":
-		printf(w, "  replace the policy of %s with %s\n", st.Resource, in.PolicyFile)
+		change = fmt.Sprintf("replace the policy of %s with %s", target, in.PolicyFile)
 	case "restore":
-		printf(w, "  restore the policy of %s from %s\n", st.Resource, in.Restore)
+		change = fmt.Sprintf("restore the policy of %s from %s", target, in.Restore)
 	}
+	printf(w, "  %s\n", change)
 	printf(w, "  back up the current policy to %s first\n", backupDir)
 	if in.DryRun {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
 		return renderUnlock(deps.IO, in.Output, report)
 	}
-	if err := confirm(deps.IO, in.Yes, "unlock"); err != nil {
+	if err := confirm(deps.IO, in.Yes, 1, change); err != nil {
 		return err
 	}
 	// The change is recorded ahead (started, naming the backup) and its

@@ -244,11 +244,11 @@ func TestLocks(t *testing.T) {
 func TestUnlockSQSByURL(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{})
-	code, _, stderr := h.run("unlock", "sqs", "--account", "444444444403", "--queue", h.srv.URL()+"/444444444403/dev-events-orders", "--reason", "INC-8", "--yes")
+	code, _, stderr := h.run("unlock", "sqs", "--account", "444444444403", "--queue", "https://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders", "--reason", "INC-8", "--yes")
 	if code != 0 || queuePolicy(t, h, "444444444403", "dev-events-orders") != "" {
 		t.Fatalf("by URL: exit %d: %s", code, stderr)
 	}
-	code, _, stderr = h.run("unlock", "sqs", "--account", "444444444403", "--queue", h.srv.URL()+"/444444444403/no-such-queue", "--reason", "INC-8", "--yes")
+	code, _, stderr = h.run("unlock", "sqs", "--account", "444444444403", "--queue", "https://sqs.us-east-1.amazonaws.com/444444444403/no-such-queue", "--reason", "INC-8", "--yes")
 	if code != ExitUsage || !strings.Contains(stderr, "not found") || len(backups(t, h)) != 1 {
 		t.Fatalf("missing queue by URL: exit %d: %s", code, stderr)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -38,12 +39,20 @@ type Organization struct {
 }
 
 // Selection says which accounts to work on. The zero value selects every
-// account of the organization.
+// account of the organization; All says so explicitly, as commands that
+// change accounts require (see Explicit).
 type Selection struct {
 	Accounts []string          // only these account IDs
 	OU       string            // only accounts under this OU (or root), recursively
 	Tags     map[string]string // only accounts with all these tags
 	Exclude  []string          // never these account IDs
+	All      bool              // every account, chosen explicitly; excludes Accounts, OU and Tags
+}
+
+// Explicit reports whether the selection names its accounts (by ID, OU or
+// tag) or says All, rather than selecting every account by default.
+func (s Selection) Explicit() bool {
+	return s.All || len(s.Accounts) > 0 || s.OU != "" || len(s.Tags) > 0
 }
 
 var (
@@ -65,6 +74,9 @@ func (s Selection) Validate() error {
 			return errors.New("tag filter with an empty key: want KEY=VALUE")
 		}
 	}
+	if s.All && (len(s.Accounts) > 0 || s.OU != "" || len(s.Tags) > 0) {
+		return errors.New("a selection of all accounts cannot also name account IDs, an OU or tags")
+	}
 	return nil
 }
 
@@ -76,6 +88,9 @@ type Lister struct {
 	org *organizations.Client
 	// Org is the organization, read once by NewLister.
 	Org Organization
+
+	mu     sync.Mutex
+	listed map[string]orgtypes.Account // the selection's IDs as Check described them
 }
 
 // NewLister describes the organization (to learn its management account)
@@ -139,6 +154,40 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 	}
 }
 
+// Check makes sure, before any work starts, that the selection's OU exists
+// (the error wraps ErrUnknownOU) and that each of its account IDs is an
+// account of the organization (the error wraps ErrNotMember). Each then
+// uses the accounts described here instead of describing them again.
+func (l *Lister) Check(ctx context.Context, sel Selection) error {
+	if sel.OU != "" {
+		if err := l.CheckParent(ctx, sel.OU); err != nil {
+			return err
+		}
+	}
+	for _, id := range sel.Accounts {
+		l.mu.Lock()
+		_, done := l.listed[id]
+		l.mu.Unlock()
+		if done {
+			continue
+		}
+		a, err := describeAccount(ctx, l.org, id)
+		if errors.Is(err, ErrNotMember) {
+			return &NotMemberError{ID: id, Organization: l.Org.ID}
+		}
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		if l.listed == nil {
+			l.listed = map[string]orgtypes.Account{}
+		}
+		l.listed[id] = a
+		l.mu.Unlock()
+	}
+	return nil
+}
+
 func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]bool, emit func(orgtypes.Account) error, fn func(Target) error) error {
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -146,7 +195,13 @@ func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]b
 			continue
 		}
 		seen[id] = true
-		a, err := describeAccount(ctx, l.org, id)
+		l.mu.Lock()
+		a, ok := l.listed[id]
+		l.mu.Unlock()
+		var err error
+		if !ok {
+			a, err = describeAccount(ctx, l.org, id)
+		}
 		if errors.Is(err, ErrNotMember) {
 			if err := fn(Target{Account: Account{ID: id}, Skip: "not an account of organization " + l.Org.ID}); err != nil {
 				return err
@@ -241,6 +296,19 @@ func toAccount(a orgtypes.Account) Account {
 // ErrNotMember is returned by Describe for an account ID that is not an
 // account of the organization.
 var ErrNotMember = errors.New("not an account of this organization")
+
+// NotMemberError names an account ID that is not an account of the
+// organization; it matches ErrNotMember.
+type NotMemberError struct {
+	ID, Organization string
+}
+
+func (e *NotMemberError) Error() string {
+	return "account " + e.ID + " is not an account of organization " + e.Organization
+}
+
+// Is makes errors.Is(err, ErrNotMember) true.
+func (e *NotMemberError) Is(target error) bool { return target == ErrNotMember }
 
 // Describe reads one account (DescribeAccount) and says, like Each, whether
 // AssumeRoot can target it.

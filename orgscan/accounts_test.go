@@ -1,0 +1,130 @@
+package orgscan
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// demoLister is a Lister of the demo organization in an emulator.
+func demoLister(t *testing.T) (*Lister, *fixtures.Server) {
+	t.Helper()
+	org, err := fixtures.Load("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fixtures.New(org, fixtures.Options{})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	creds := srv.ManagementCredentials()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
+	l, err := NewLister(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetCalls()
+	return l, srv
+}
+
+func operations(srv *fixtures.Server) []string {
+	var ops []string
+	for _, c := range srv.Calls() {
+		ops = append(ops, c.Operation)
+	}
+	return ops
+}
+
+// TestCheck: a selection naming what the organization does not have is
+// refused before any account is emitted; the accounts Check described are
+// not described again by Each.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sel     Selection
+		wantErr error
+		wantID  string // the ID a NotMemberError names
+	}{
+		{"member accounts", Selection{Accounts: []string{"333333333301", "111111111111"}}, nil, ""},
+		{"an ID outside the organization after a member", Selection{Accounts: []string{"333333333301", "999999999999"}}, ErrNotMember, "999999999999"},
+		{"an excluded ID outside the organization", Selection{Accounts: []string{"333333333301", "999999999999"}, Exclude: []string{"999999999999"}}, ErrNotMember, "999999999999"},
+		{"an OU", Selection{OU: "ou-d3m0-prod0001"}, nil, ""},
+		{"a root", Selection{OU: "r-d3m0"}, nil, ""},
+		{"an OU that is not there", Selection{OU: "ou-d3m0-nothere1"}, ErrUnknownOU, ""},
+		{"every account", Selection{All: true}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, srv := demoLister(t)
+			err := l.Check(context.Background(), tt.sel)
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Check: %v, want %v", err, tt.wantErr)
+			}
+			var nm *NotMemberError
+			if tt.wantID != "" && (!errors.As(err, &nm) || nm.ID != tt.wantID || nm.Organization != "o-demo7rootctl") {
+				t.Fatalf("Check: %v, want a NotMemberError for %s", err, tt.wantID)
+			}
+			if got, want := slices.Index(operations(srv), "DescribeAccount") >= 0, len(tt.sel.Accounts) > 0; got != want {
+				t.Fatalf("calls %q", operations(srv))
+			}
+		})
+	}
+}
+
+func TestEachUsesTheAccountsCheckDescribed(t *testing.T) {
+	t.Parallel()
+	l, srv := demoLister(t)
+	sel := Selection{Accounts: []string{"333333333301", "444444444404"}}
+	if err := l.Check(context.Background(), sel); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetCalls()
+	var got []string
+	err := l.Each(context.Background(), sel, func(tg Target) error {
+		got = append(got, tg.ID+" "+tg.Skip)
+		return nil
+	})
+	if want := []string{"333333333301 ", "444444444404 account is SUSPENDED"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Each: %q, %v; want %q", got, err, want)
+	}
+	if ops := operations(srv); len(ops) != 0 {
+		t.Fatalf("Each called %q after Check", ops)
+	}
+}
+
+func TestSelectionAllExcludesTheOthers(t *testing.T) {
+	t.Parallel()
+	for _, sel := range []Selection{
+		{All: true, Accounts: []string{"333333333301"}},
+		{All: true, OU: "ou-d3m0-prod0001"},
+		{All: true, Tags: map[string]string{"env": "prod"}},
+	} {
+		if err := sel.Validate(); err == nil {
+			t.Errorf("%+v: valid", sel)
+		}
+	}
+	if err := (Selection{All: true, Exclude: []string{"333333333301"}}).Validate(); err != nil {
+		t.Errorf("All with Exclude: %v", err)
+	}
+	for _, tt := range []struct {
+		sel  Selection
+		want bool
+	}{
+		{Selection{}, false}, {Selection{Exclude: []string{"333333333301"}}, false}, {Selection{All: true}, true},
+		{Selection{Accounts: []string{"333333333301"}}, true}, {Selection{OU: "r-d3m0"}, true}, {Selection{Tags: map[string]string{"a": "b"}}, true},
+	} {
+		if got := tt.sel.Explicit(); got != tt.want {
+			t.Errorf("%+v.Explicit() = %v", tt.sel, got)
+		}
+	}
+}
