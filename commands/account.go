@@ -12,9 +12,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // AccountCreateInput holds the options of `rootctl account create`.
@@ -195,7 +195,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 			run.record(move)
 		}
 		if err != nil {
-			report.Status, report.ErrorCode, report.Error = HookError, rootsession.ErrorCode(err), "moving the account to "+in.OU+": "+errorText(err)
+			report.Status, report.ErrorCode, report.Error = HookError, awserr.Code(err), "moving the account to "+in.OU+": "+errorText(err)
 			return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 		}
 		report.Moved = in.OU

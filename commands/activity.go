@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/activity"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -110,7 +111,7 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 	}
 	var f activity.Filter
 	if in.Account != "" {
-		if !rootsession.ValidAccountID(in.Account) {
+		if !awserr.ValidAccountID(in.Account) {
 			return usageErrorf("--account %q: want the 12 digits of an AWS account ID", in.Account)
 		}
 		f.Account = in.Account
@@ -149,7 +150,7 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 		if ctx.Err() != nil {
 			return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted after %d events", len(report.Events))}
 		}
-		return fmt.Errorf("reading CloudTrail: %s (the caller needs cloudtrail:LookupEvents)", rootsession.Describe(err))
+		return fmt.Errorf("reading CloudTrail: %s (the caller needs cloudtrail:LookupEvents)", awserr.Describe(err))
 	}
 	report.Summary = activity.Summarize(report.Events)
 	switch in.Output {

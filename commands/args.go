@@ -4,9 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/urfave/cli/v2"
-
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // urfave/cli v2 stops reading flags at a command's first bare argument:
@@ -168,7 +167,7 @@ var accountFlags = []string{"accounts", "account", "account-id", "delegate"}
 // an account ID goes with the command's account flag; another word after a
 // bare --sim was probably its value. Empty when there is no good guess.
 func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
-	if rootsession.ValidAccountID(arg) {
+	if awserr.ValidAccountID(arg) {
 		for _, name := range accountFlags {
 			switch f, _ := lookupFlag(cmd.Flags, name); f.(type) {
 			case *cli.StringFlag, *cli.StringSliceFlag: // not sim serve's --accounts N
@@ -176,7 +175,7 @@ func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
 			}
 		}
 	}
-	if f, _ := lookupFlag(cmd.Flags, "sim"); f != nil && simBare && !rootsession.ValidAccountID(arg) {
+	if f, _ := lookupFlag(cmd.Flags, "sim"); f != nil && simBare && !awserr.ValidAccountID(arg) {
 		return "--sim=" + arg
 	}
 	return ""
@@ -217,7 +216,7 @@ func noArgs(c *cli.Context) error {
 func accountArgs(c *cli.Context) ([]string, error) {
 	args := c.Args().Slice()
 	for _, a := range args {
-		if rootsession.ValidAccountID(a) {
+		if awserr.ValidAccountID(a) {
 			continue
 		}
 		if hint := argumentHint(c.Command, simWasBare(c), a); hint != "" {

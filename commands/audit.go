@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
@@ -173,7 +174,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
 	}
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
@@ -261,8 +262,8 @@ type listingError struct {
 }
 
 func (e *listingError) Error() string {
-	msg := fmt.Sprintf("listing accounts failed, so %s: %s", e.consequence, rootsession.Describe(e.err))
-	if code := rootsession.ErrorCode(e.err); code == "AccessDeniedException" || code == "AccessDenied" {
+	msg := fmt.Sprintf("listing accounts failed, so %s: %s", e.consequence, awserr.Describe(e.err))
+	if code := awserr.Code(e.err); code == "AccessDeniedException" || code == "AccessDenied" {
 		msg += " (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)"
 	}
 	return msg
@@ -312,7 +313,7 @@ func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {
 		r.Status, r.Reason = StatusCancelled, "interrupted while this account was being audited"
 		return r
 	}
-	r.Status, r.ErrorCode, r.Error = StatusError, rootsession.ErrorCode(err), errorText(err)
+	r.Status, r.ErrorCode, r.Error = StatusError, awserr.Code(err), errorText(err)
 	return r
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -43,7 +44,7 @@ func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
 	switch {
 	case in.Account == "":
 		return rootsession.Task{}, 0, usageErrorf("--account is required: the 12-digit ID of a member account")
-	case !rootsession.ValidAccountID(in.Account):
+	case !awserr.ValidAccountID(in.Account):
 		return rootsession.Task{}, 0, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
 	case in.Task == "":
 		return rootsession.Task{}, 0, usageErrorf("--task is required: one of audit, create-password, delete, s3-unlock, sqs-unlock")

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -55,7 +56,7 @@ Examples:
 
 // EnableCommand runs `rootctl enable`.
 func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
-	if in.Delegate != "" && !rootsession.ValidAccountID(in.Delegate) {
+	if in.Delegate != "" && !awserr.ValidAccountID(in.Delegate) {
 		return usageErrorf("--delegate %q: want a 12-digit account ID", in.Delegate)
 	}
 	if !in.CredentialsManagement && !in.RootSessions {
@@ -96,7 +97,7 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	for i, st := range steps {
 		if err := st.Apply(ctx, env.AWS); err != nil {
 			return fmt.Errorf("step %d (%s): %s; steps before it were applied, rerun rootctl enable to finish",
-				i+1, st.Description, rootsession.Describe(err))
+				i+1, st.Description, awserr.Describe(err))
 		}
 		printf(out, "done: %s\n", st.Description)
 	}
@@ -115,7 +116,7 @@ func checkDelegate(ctx context.Context, cfg aws.Config, setup *rootsession.Setup
 	}
 	member, err := orgscan.IsMember(ctx, organizations.NewFromConfig(cfg), id)
 	if err != nil {
-		return fmt.Errorf("checking --delegate %s: %s", id, rootsession.Describe(err))
+		return fmt.Errorf("checking --delegate %s: %s", id, awserr.Describe(err))
 	}
 	if !member {
 		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)

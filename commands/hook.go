@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
@@ -167,7 +168,7 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 	case (in.AccountID == "") == (in.Event == ""):
 		return nil, usageErrorf("pass either --account-id ID or --event FILE (- for stdin), not both or neither")
 	case in.AccountID != "":
-		if !rootsession.ValidAccountID(in.AccountID) {
+		if !awserr.ValidAccountID(in.AccountID) {
 			return nil, usageErrorf("--account-id %q: want the 12 digits of an AWS account ID", in.AccountID)
 		}
 		return nil, nil
@@ -180,7 +181,7 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 	if err != nil {
 		return nil, usageErrorf("--event %s: %v", in.Event, err)
 	}
-	if c.State == provision.Succeeded && !rootsession.ValidAccountID(c.AccountID) {
+	if c.State == provision.Succeeded && !awserr.ValidAccountID(c.AccountID) {
 		return nil, usageErrorf("--event %s: accountId %q is not 12 digits", in.Event, c.AccountID)
 	}
 	return &c, nil
@@ -298,7 +299,7 @@ func postCheck(ctx, waitCtx context.Context, deps *Deps, run *rootRun, lister *o
 	switch {
 	case err != nil:
 		report.Final = nil
-		report.Status, report.ErrorCode, report.Error = HookRemediationFailed, rootsession.ErrorCode(err), "verifying: "+errorText(err)
+		report.Status, report.ErrorCode, report.Error = HookRemediationFailed, awserr.Code(err), "verifying: "+errorText(err)
 	case ctx.Err() != nil && final.Status != HookCompliant:
 		report.Final, report.Status = final, HookInterrupted
 	case final.Status != HookCompliant:
@@ -336,7 +337,7 @@ func (r *HookReport) fail(ctx context.Context, err error) {
 	case errors.Is(err, provision.ErrNotActive):
 		r.Status, r.Error = HookNotProvisioned, err.Error()
 	default:
-		r.Status, r.ErrorCode, r.Error = HookError, rootsession.ErrorCode(err), errorText(err)
+		r.Status, r.ErrorCode, r.Error = HookError, awserr.Code(err), errorText(err)
 	}
 }
 

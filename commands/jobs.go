@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
@@ -269,7 +270,7 @@ func planAccount(ctx context.Context, run *rootRun, spec jobSpec, t orgscan.Targ
 			job.Status, job.Reason = JobInterrupted, "interrupted while this account was inspected; nothing was changed"
 			return job
 		}
-		job.Status, job.ErrorCode, job.Error = JobError, rootsession.ErrorCode(err), errorText(err)
+		job.Status, job.ErrorCode, job.Error = JobError, awserr.Code(err), errorText(err)
 		return job
 	}
 	job.Status = JobNothing
@@ -324,7 +325,7 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		},
 		Expired: func(it rootcreds.Item, err error) {
 			e := changeEntry(spec, job, it)
-			e.Outcome, e.Error, e.RequestID = auditlog.Failed, rootsession.Describe(err), rootsession.RequestID(err)
+			e.Outcome, e.Error, e.RequestID = auditlog.Failed, awserr.Describe(err), awserr.RequestID(err)
 			run.record(e)
 		},
 	})
@@ -346,7 +347,7 @@ func applyAccount(ctx context.Context, run *rootRun, spec jobSpec, job *AccountJ
 		}
 	}
 	if job.Status == JobDone && err != nil {
-		job.Status, job.ErrorCode, job.Error = JobFailed, rootsession.ErrorCode(err), "verifying: "+errorText(err)
+		job.Status, job.ErrorCode, job.Error = JobFailed, awserr.Code(err), "verifying: "+errorText(err)
 	}
 	if job.Status == JobDone && len(remaining) > 0 {
 		job.Status, job.Error = JobFailed, fmt.Sprintf("the re-listing still finds %d of the items", len(remaining))
@@ -382,7 +383,7 @@ func errorText(err error) string {
 	if errors.As(err, &ae) {
 		return ae.Error()
 	}
-	return rootsession.Describe(err)
+	return awserr.Describe(err)
 }
 
 // plannedChanges counts the changes the plan will make: its planned

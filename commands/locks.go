@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 	"github.com/rootctl/rootctl/unlock"
@@ -183,7 +184,7 @@ func findLocks(ctx context.Context, run *rootRun, t orgscan.Target) LocksAccount
 	case err != nil && ctx.Err() != nil:
 		a.Status, a.Reason = StatusCancelled, "interrupted while this account was checked"
 	case err != nil:
-		a.Status, a.ErrorCode, a.Error = StatusError, rootsession.ErrorCode(err), errorText(err)
+		a.Status, a.ErrorCode, a.Error = StatusError, awserr.Code(err), errorText(err)
 	case len(a.Locked) > 0:
 		a.Status = "locked"
 	default:

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -124,7 +125,7 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 	if err != nil {
 		file.Close()
 		env.Close()
-		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", rootsession.Describe(err))
+		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", awserr.Describe(err))
 	}
 	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
 	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
@@ -136,7 +137,7 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) error {
 		e := auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN(), Outcome: auditlog.Success}
 		if err != nil {
-			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), rootsession.RequestID(err)
+			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), awserr.RequestID(err)
 		} else {
 			e.RequestID, e.SessionKeyID = s.RequestID, s.AccessKeyID
 		}
@@ -163,7 +164,7 @@ func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpti
 func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
 	l, err := orgscan.NewLister(ctx, r.env.AWS)
 	if err != nil {
-		return nil, fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+		return nil, fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
 	}
 	return l, nil
 }

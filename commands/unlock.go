@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
-	"github.com/rootctl/rootctl/rootsession"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -161,7 +161,7 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 	switch {
 	case in.Account == "":
 		return unlockPlan{}, usageErrorf("--account is required: the 12-digit ID of the account that owns the %s", in.Service)
-	case !rootsession.ValidAccountID(in.Account):
+	case !awserr.ValidAccountID(in.Account):
 		return unlockPlan{}, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
 	case in.Name == "":
 		return unlockPlan{}, usageErrorf("%s is required", flag)
@@ -306,7 +306,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 			if err != nil {
 				e.Outcome, e.Error = auditlog.Failed, errorText(err)
 				if e.RequestID == "" {
-					e.RequestID = rootsession.RequestID(err)
+					e.RequestID = awserr.RequestID(err)
 				}
 			}
 			run.record(e)

@@ -4,7 +4,6 @@ package rootcreds
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
+	"github.com/rootctl/rootctl/awserr"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -112,7 +111,7 @@ func Inspect(ctx context.Context, cfg aws.Config, opts InspectOptions) (*Finding
 		g.Go(func() error {
 			calls.Add(1)
 			out, err := c.GetLoginProfile(gctx, &iam.GetLoginProfileInput{})
-			if isNoSuchEntity(err) {
+			if awserr.IsNoSuchEntity(err) {
 				return nil // no password: a finding, not an error
 			}
 			if err != nil {
@@ -205,11 +204,6 @@ func listAccessKeys(ctx context.Context, c *iam.Client) ([]AccessKey, int, error
 	}
 	calls += len(keys)
 	return keys, calls, g.Wait()
-}
-
-func isNoSuchEntity(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchEntity"
 }
 
 func nonNil[T any](s []T) []T {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // IAMServicePrincipal is the service principal of IAM in Organizations.
@@ -61,7 +62,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 		TrustedAccess: Unknown, RootCredentialsManagement: Unknown, RootSessions: Unknown, DelegatedAdministrators: []string{}}
 	orgs := organizations.NewFromConfig(cfg)
 	org, err := orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-	if ErrorCode(err) == "AWSOrganizationsNotInUseException" {
+	if awserr.Code(err) == "AWSOrganizationsNotInUseException" {
 		return nil, fmt.Errorf("account %s: %w", s.CallerAccount, ErrNoOrganization)
 	}
 	if err != nil {
@@ -80,7 +81,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 	admins := organizations.NewListDelegatedAdministratorsPaginator(orgs, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
 	for admins.HasMorePages() {
 		page, err := admins.NextPage(ctx)
-		if ErrorCode(err) == "AccessDeniedException" {
+		if awserr.Code(err) == "AccessDeniedException" {
 			break
 		}
 		if err != nil {
@@ -97,7 +98,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(orgs, &organizations.ListAWSServiceAccessForOrganizationInput{})
 	for access.HasMorePages() {
 		page, err := access.NextPage(ctx)
-		if ErrorCode(err) == "AccessDeniedException" {
+		if awserr.Code(err) == "AccessDeniedException" {
 			s.TrustedAccess = Unknown
 			break
 		}
@@ -126,10 +127,10 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 				s.RootSessions = Enabled
 			}
 		}
-	case ErrorCode(err) == "ServiceAccessNotEnabledException":
+	case awserr.Code(err) == "ServiceAccessNotEnabledException":
 		// Without trusted access IAM cannot have the features on.
 		s.RootCredentialsManagement, s.RootSessions = Disabled, Disabled
-	case ErrorCode(err) == "AccountNotManagementOrDelegatedAdministratorException" || ErrorCode(err) == "AccessDenied":
+	case awserr.Code(err) == "AccountNotManagementOrDelegatedAdministratorException" || awserr.Code(err) == "AccessDenied":
 	default:
 		return nil, fmt.Errorf("ListOrganizationsFeatures: %w", err)
 	}
