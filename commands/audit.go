@@ -18,6 +18,7 @@ import (
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -180,6 +181,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		return err
 	}
 	assumer := rootsession.NewAssumer(cfg)
+	assumer.Prerequisites = orgsetup.Prerequisites(cfg)
 	assumer.Clock = env.Now
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 // EnableInput holds the options of `rootctl enable`.
@@ -70,9 +70,9 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	if err := checkDelegate(ctx, env.AWS, setup, in.Delegate); err != nil {
 		return err
 	}
-	steps, err := setup.Plan(rootsession.EnableRequest{
+	steps, err := setup.Plan(orgsetup.EnableRequest{
 		CredentialsManagement: in.CredentialsManagement, RootSessions: in.RootSessions, Delegate: in.Delegate})
-	if errors.Is(err, rootsession.ErrNotManagement) {
+	if errors.Is(err, orgsetup.ErrNotManagement) {
 		return fmt.Errorf("%w (use the management account's credentials: --profile)", err)
 	}
 	if err != nil {
@@ -107,8 +107,8 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 // checkDelegate refuses, before any change, a --delegate that cannot be
 // registered: the management account, or an account outside the
 // organization.
-func checkDelegate(ctx context.Context, cfg aws.Config, setup *rootsession.Setup, id string) error {
-	if id == "" || setup.CallerRole != rootsession.RoleManagement {
+func checkDelegate(ctx context.Context, cfg aws.Config, setup *orgsetup.Setup, id string) error {
+	if id == "" || setup.CallerRole != orgsetup.RoleManagement {
 		return nil // Plan explains a caller that is not the management account
 	}
 	if id == setup.ManagementAccount {

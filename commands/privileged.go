@@ -16,6 +16,7 @@ import (
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -130,6 +131,7 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
 	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
 	r.assumer = rootsession.NewAssumer(env.AWS)
+	r.assumer.Prerequisites = orgsetup.Prerequisites(env.AWS)
 	r.assumer.Clock = env.Now
 	r.assumer.BeforeAssume = func(account string, task rootsession.Task) error {
 		return r.recordStarted(auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN()})

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/urfave/cli/v2"
-
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // StatusInput holds the options of `rootctl status`.
@@ -19,9 +18,9 @@ type StatusInput struct {
 
 // StatusReport is `rootctl status -o json`.
 type StatusReport struct {
-	*rootsession.Setup
-	CanAssumeRoot bool              `json:"can_assume_root"`
-	Missing       []rootsession.Fix `json:"missing"`
+	*orgsetup.Setup
+	CanAssumeRoot bool           `json:"can_assume_root"`
+	Missing       []orgsetup.Fix `json:"missing"`
 }
 
 func statusCommand(deps *Deps) *cli.Command {
@@ -59,7 +58,7 @@ func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
 	defer env.Close()
 	report := StatusReport{Setup: setup, CanAssumeRoot: setup.CanAssumeRoot(), Missing: setup.Fixes()}
 	if report.Missing == nil {
-		report.Missing = []rootsession.Fix{}
+		report.Missing = []orgsetup.Fix{}
 	}
 	if in.Output == "json" {
 		return printJSON(deps.IO.Out, report)
@@ -69,13 +68,13 @@ func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
 
 // loadSetup loads the AWS configuration and reads the organization's
 // centralized-root-access setup; the caller closes the Env.
-func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *rootsession.Setup, error) {
+func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *orgsetup.Setup, error) {
 	env, err := deps.LoadAWS(ctx, opts, deps.IO)
 	if err != nil {
 		return nil, nil, err
 	}
-	setup, err := rootsession.ReadSetup(ctx, env.AWS)
-	if errors.Is(err, rootsession.ErrNoOrganization) {
+	setup, err := orgsetup.ReadSetup(ctx, env.AWS)
+	if errors.Is(err, orgsetup.ErrNoOrganization) {
 		err = fmt.Errorf("%w; centralized root access needs AWS Organizations (run rootctl with the management account's credentials)", err)
 	}
 	if err != nil {

@@ -48,12 +48,16 @@ type Assumer struct {
 	// for a session, the session is dropped: Assume returns an error
 	// wrapping ErrNotRecorded and OnAssume's, and no one gets to use it.
 	OnAssume func(account string, task Task, s *Session, err error) error
+	// Prerequisites, when set, lists what stops every AssumeRoot for task
+	// in the organization (orgsetup.Prerequisites reads it). It is asked
+	// when AssumeRoot is refused with AccessDenied: a refusal with a
+	// missing prerequisite is the organization's (OrgError) and halts the
+	// Assumer. An error, or nothing missing, leaves the refusal to its one
+	// account.
+	Prerequisites func(ctx context.Context, task Task) ([]Fix, error)
 
-	setupMu    sync.Mutex
-	setupRead  bool
-	setupState *Setup
-	haltMu     sync.Mutex
-	halt       *OrgError
+	haltMu sync.Mutex
+	halt   *OrgError
 }
 
 // ErrNotRecorded marks a call that was not made, or a session that was
