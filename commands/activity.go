@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/activity"
+	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
-	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -139,7 +139,7 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 	}
 	f.Until = now
 	cfg := env.AWS.Copy()
-	orgscan.LimitRate(&cfg, activity.RequestsPerSecond)
+	awsconfig.LimitRate(&cfg, activity.RequestsPerSecond)
 
 	report := ActivityReport{GeneratedAt: now.Truncate(time.Second), Region: cfg.Region, Since: f.Since, Until: f.Until, Events: []activity.Event{}}
 	err = activity.Lookup(ctx, cloudtrail.NewFromConfig(cfg), f, func(e activity.Event) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/orgsetup"
@@ -171,7 +172,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	}
 	defer env.Close()
 	cfg := env.AWS.Copy()
-	orgscan.LimitRate(&cfg, in.Rate)
+	awsconfig.LimitRate(&cfg, in.Rate)
 
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {

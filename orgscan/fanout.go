@@ -2,11 +2,7 @@ package orgscan
 
 import (
 	"context"
-	"net/http"
-	"sync"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -50,49 +46,6 @@ func FanOut(ctx context.Context, concurrency int, list func(emit func(Target) er
 		})
 	}
 	return g.Wait()
-}
-
-// LimitRate paces every request made with cfg to at most rps per second
-// (retries included), by wrapping its HTTP client. Pacing below AWS's
-// quota keeps throttling, and so retries, near zero.
-func LimitRate(cfg *aws.Config, rps float64) {
-	if rps <= 0 {
-		return
-	}
-	next := cfg.HTTPClient
-	if next == nil {
-		next = http.DefaultClient
-	}
-	cfg.HTTPClient = &pacer{next: next, interval: time.Duration(float64(time.Second) / rps)}
-}
-
-type pacer struct {
-	next     aws.HTTPClient
-	interval time.Duration
-
-	mu     sync.Mutex
-	slotAt time.Time
-}
-
-func (p *pacer) Do(req *http.Request) (*http.Response, error) {
-	p.mu.Lock()
-	now := time.Now()
-	if p.slotAt.Before(now) {
-		p.slotAt = now
-	}
-	wait := p.slotAt.Sub(now)
-	p.slotAt = p.slotAt.Add(p.interval)
-	p.mu.Unlock()
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		}
-	}
-	return p.next.Do(req)
 }
 
 // ForEach calls work for each index below n, with at most concurrency
