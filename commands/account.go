@@ -13,6 +13,7 @@ import (
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
 )
@@ -143,19 +144,19 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		if err := lister.CheckParent(ctx, in.OU); errors.Is(err, orgscan.ErrUnknownOU) {
 			return usageErrorf("--ou %v, so no account was created (list OUs with: aws organizations list-organizational-units-for-parent)", err)
 		} else if err != nil {
-			return fmt.Errorf("checking --ou, so no account was created: %v", errorText(err))
+			return fmt.Errorf("checking --ou, so no account was created: %v", orgrun.ErrorText(err))
 		}
 	}
 	org := organizations.NewFromConfig(run.env.AWS)
 	create := auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email}
-	if err := run.recordStarted(create); err != nil {
+	if err := run.journal.RecordStarted(create); err != nil {
 		return fmt.Errorf("no account was created, as the audit log could not record the request: %w", err)
 	}
 	creation, err := provision.Create(ctx, org, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
 	create.RequestID, create.Outcome, create.Error = creation.RequestID, outcomeOf(err), errString(err)
-	run.record(create)
+	run.journal.Record(create)
 	if err != nil {
-		return fmt.Errorf("creating the account: %s", errorText(err))
+		return fmt.Errorf("creating the account: %s", orgrun.ErrorText(err))
 	}
 	run.io.Infof("Creating account %s (request %s)…\n", in.Name, creation.RequestID)
 
@@ -170,14 +171,14 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	report.Creation = &created
 	switch {
 	case errors.Is(err, provision.ErrTimeout):
-		report.Status = HookTimeout
+		report.Status = orgrun.StatusTimeout
 		report.Error = fmt.Sprintf("the account creation is still %s after %v (follow it with: aws organizations describe-create-account-status --create-account-request-id %s)", created.State, in.Timeout, created.RequestID)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case err != nil:
-		report.fail(ctx, err)
+		report.Fail(ctx, err)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case created.State != provision.Succeeded:
-		report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
+		report.Status, report.Error = orgrun.StatusNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	}
 	run.io.Infof("Created account %s.\n", created.AccountID)
@@ -186,28 +187,28 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		move := auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU}
 		sent := false
 		_, err := provision.Move(ctx, org, created.AccountID, in.OU, func(string) error {
-			err := run.recordStarted(move)
+			err := run.journal.RecordStarted(move)
 			sent = err == nil
 			return err
 		})
 		if sent {
 			move.Outcome, move.Error = outcomeOf(err), errString(err)
-			run.record(move)
+			run.journal.Record(move)
 		}
 		if err != nil {
-			report.Status, report.ErrorCode, report.Error = HookError, awserr.Code(err), "moving the account to "+in.OU+": "+errorText(err)
+			report.Status, report.ErrorCode, report.Error = orgrun.StatusError, awserr.Code(err), "moving the account to "+in.OU+": "+orgrun.ErrorText(err)
 			return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 		}
 		report.Moved = in.OU
 	}
-	postCheck(ctx, waitCtx, deps, run, lister, report, created.AccountID, in.Remediate)
+	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, created.AccountID, in.Remediate)
 	return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 }
 
 // logFailedOr is err, unless the audit log failed: then the run stopped
 // starting changes, and that is what its error says.
 func logFailedOr(run *rootRun, err error) error {
-	if lerr := run.logFailed(); lerr != nil {
+	if lerr := run.journal.Failed(); lerr != nil {
 		return fmt.Errorf("the audit log could not be written, so no further change was started: %w", lerr)
 	}
 	return err
@@ -234,7 +235,7 @@ func outcomeOf(err error) string {
 
 func errString(err error) string {
 	if err != nil {
-		return errorText(err)
+		return orgrun.ErrorText(err)
 	}
 	return ""
 }

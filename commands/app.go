@@ -6,7 +6,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"runtime/debug"
 	"strings"
 
@@ -170,8 +169,7 @@ func Run(ctx context.Context, args []string, deps *Deps) int {
 		err = app.RunContext(ctx, args)
 	}
 	if err != nil {
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.err != nil {
+		if !silent(err) {
 			printf(deps.IO.ErrOut, "rootctl: %s\n", err)
 		}
 	}

@@ -4,8 +4,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rootctl/rootctl/awserr"
 	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // urfave/cli v2 stops reading flags at a command's first bare argument:

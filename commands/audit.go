@@ -7,19 +7,17 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
-	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -34,23 +32,10 @@ type AuditInput struct {
 	ExitZero    bool
 }
 
-// Account statuses in an audit report.
-const (
-	StatusCompliant       = "compliant"
-	StatusRootCredentials = "root_credentials"
-	StatusSkipped         = "skipped"
-	StatusError           = "error"
-	StatusCancelled       = "cancelled"
-)
-
 // AccountResult is one account of an audit report. The credential fields
 // are present for audited accounts only.
 type AccountResult struct {
-	orgscan.Account
-	Status    string `json:"status"`
-	Reason    string `json:"reason,omitempty"`
-	Error     string `json:"error,omitempty"`
-	ErrorCode string `json:"error_code,omitempty"`
+	orgrun.Result
 	*rootcreds.Findings
 	APICalls int `json:"api_calls"`
 }
@@ -63,7 +48,7 @@ type AuditSummary struct {
 	WithRootCredentials int `json:"with_root_credentials"`
 	Skipped             int `json:"skipped"`
 	Errors              int `json:"errors"`
-	Cancelled           int `json:"cancelled"`
+	Interrupted         int `json:"interrupted"`
 	Passwords           int `json:"passwords"`
 	AccessKeys          int `json:"access_keys"`
 	ActiveAccessKeys    int `json:"active_access_keys"`
@@ -76,16 +61,16 @@ func (s *AuditSummary) add(r *AccountResult) {
 	s.Accounts++
 	s.APICalls += r.APICalls
 	switch r.Status {
-	case StatusSkipped:
+	case orgrun.StatusSkipped:
 		s.Skipped++
-	case StatusError:
+	case orgrun.StatusError:
 		s.Errors++
-	case StatusCancelled:
-		s.Cancelled++
-	case StatusCompliant:
+	case orgrun.StatusInterrupted:
+		s.Interrupted++
+	case orgrun.StatusCompliant:
 		s.Audited++
 		s.Compliant++
-	case StatusRootCredentials:
+	case orgrun.StatusRootCredentials:
 		s.Audited++
 		s.WithRootCredentials++
 		f := r.Findings
@@ -136,7 +121,7 @@ Examples:
    rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
 		Flags: append(append(awsFlags(), selectionFlags()...),
 			outputFlag(auditFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency,
+			&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
 				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
 			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
 			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
@@ -181,15 +166,12 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	assumer := rootsession.NewAssumer(cfg)
-	assumer.Prerequisites = orgsetup.Prerequisites(cfg)
-	assumer.Clock = env.Now
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency}
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()
-	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, assumer,
-		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, lister, t)) })
+	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
-	if halt := assumer.Halted(); halt != nil && ctx.Err() == nil {
+	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
 		if sink.summary.Audited > 0 {
@@ -197,144 +179,57 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 				return err
 			}
 		}
-		return fmt.Errorf("%w; %d accounts audited, %d not", halt, sink.summary.Audited, sink.summary.Accounts-sink.summary.Audited-sink.summary.Skipped)
+		return fmt.Errorf("%w; %d accounts audited, %d not", listed.Halted, sink.summary.Audited, sink.summary.Accounts-sink.summary.Audited-sink.summary.Skipped)
 	}
-	if listErr != nil && sink.summary.Accounts == 0 && ctx.Err() == nil {
-		return auditOutcome(ctx, listErr, sink.summary, in.ExitZero) // no report of an audit that checked nothing
-	}
-	if listErr == nil && ctx.Err() == nil && sink.summary.Accounts == 0 {
-		// Nothing was written yet (ndjson writes only results): an empty
-		// report would read as "no root credentials" in a pipeline.
-		return noMatch(in.Selection, "nothing was audited")
+	// No report of an audit that audited nothing: an empty one would read
+	// as "no root credentials" in a pipeline.
+	if err := listed.Empty("the report is incomplete", "nothing was audited"); err != nil {
+		return engineError(err, in.Selection)
 	}
 	if err := sink.finish(); err != nil {
 		return err
 	}
-	return auditOutcome(ctx, listErr, sink.summary, in.ExitZero)
+	s := sink.summary
+	return engineError(orgrun.Decide(
+		orgrun.If(ctx.Err() != nil, orgrun.Interrupted, fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Interrupted)),
+		listed.Listing("the report is incomplete"),
+		orgrun.If(s.Errors > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)),
+		orgrun.If(s.WithRootCredentials > 0 && !in.ExitZero, orgrun.Findings, nil),
+	), in.Selection)
 }
 
-// auditAccount audits one account with one root session: a session that
+// auditCheck audits one account with one root session: a session that
 // expires mid-audit (a clock ahead of ours, a slow throttled run) is
 // assumed once more. When AssumeRoot fails, the account is described again:
 // one suspended or closed since the listing is skipped, with that reason.
-func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *orgscan.Lister, t orgscan.Target) *AccountResult {
-	r := &AccountResult{Account: t.Account}
-	if t.Skip != "" {
-		r.Status, r.Reason = StatusSkipped, t.Skip
-		return r
-	}
-	if assumer.Halted() != nil {
-		r.Status, r.Reason = StatusCancelled, notRunReason
-		return r
-	}
-	if ctx.Err() != nil {
-		r.Status, r.Reason = StatusCancelled, "interrupted before this account was audited"
-		return r
-	}
-	lease := assumer.Lease(t.ID, rootsession.Audit)
-	f, calls, err := auditRoot(ctx, lease)
-	r.APICalls = calls + lease.Assumed()
-	if orgErr := (*rootsession.OrgError)(nil); errors.As(err, &orgErr) {
-		r.Status, r.Reason = StatusCancelled, notRunReason
-		r.APICalls += orgRefusals(orgErr)
-		return r
-	}
-	var assumeErr *rootsession.AssumeError
-	if errors.As(err, &assumeErr) {
-		r.APICalls++
-		if ctx.Err() == nil {
-			if now, derr := lister.Describe(ctx, t.ID); derr == nil && now.Skip != "" {
-				r.Account, r.Status, r.Reason = now.Account, StatusSkipped, now.Skip+" (changed since the listing)"
-				return r
-			}
+var auditCheck = orgrun.Check[AccountResult, *AccountResult]{
+	Task:    rootsession.Audit,
+	Before:  "interrupted before this account was audited",
+	During:  "interrupted while this account was being audited",
+	Recheck: true,
+	Inspect: func(ctx context.Context, lease *rootsession.Lease, r *AccountResult) (string, error) {
+		f, calls, err := rootcreds.Audit(ctx, lease)
+		r.APICalls = calls + lease.Assumed() + refusedAssumes(err)
+		if err != nil {
+			return "", err
 		}
-	}
-	if err != nil {
-		return r.failed(ctx, err)
-	}
-	r.Findings, r.Status = f, rootStatus(f)
-	return r
+		r.Findings = f
+		return orgrun.RootStatus(f), nil
+	},
 }
 
-// listingError is a failed listing of the organization's accounts, worded
-// with what it means for the run and, when the caller was refused, where
-// rootctl must run from.
-type listingError struct {
-	err         error
-	consequence string // e.g. "nothing was changed"
-}
-
-func (e *listingError) Error() string {
-	msg := fmt.Sprintf("listing accounts failed, so %s: %s", e.consequence, awserr.Describe(e.err))
-	if code := awserr.Code(e.err); code == "AccessDeniedException" || code == "AccessDenied" {
-		msg += " (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)"
-	}
-	return msg
-}
-
-func (e *listingError) Unwrap() error { return e.err }
-
-// notRunReason is the reason given for accounts a run did not reach
-// because an organization-wide refusal stopped it.
-const notRunReason = "not reached: AssumeRoot is refused for the whole organization (see the run's error)"
-
-// orgRefusals is how many AssumeRoot calls an account's organization-wide
-// refusal cost: one when it was this account's own call, none when the
-// halted Assumer answered without asking AWS.
-func orgRefusals(e *rootsession.OrgError) int {
-	if e.Err != nil {
+// refusedAssumes is how many AssumeRoot calls failed in err: an
+// organization-wide refusal costs one when it was this account's own call,
+// none when the halted Assumer answered without asking AWS.
+func refusedAssumes(err error) int {
+	var orgErr *rootsession.OrgError
+	switch {
+	case errors.As(err, &orgErr) && orgErr.Err == nil:
+		return 0
+	case errors.As(err, new(*rootsession.AssumeError)):
 		return 1
 	}
 	return 0
-}
-
-// auditRoot reads the root user's credentials in the lease's session,
-// assuming once more should the session expire mid-audit; calls counts
-// the IAM calls made.
-func auditRoot(ctx context.Context, lease *rootsession.Lease) (f *rootcreds.Findings, calls int, err error) {
-	err = lease.Do(ctx, func(cfg aws.Config) error {
-		var n int
-		var err error
-		f, n, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
-		calls += n
-		return err
-	})
-	return f, calls, err
-}
-
-// rootStatus is compliant for a root user with no credential, else
-// root_credentials.
-func rootStatus(f *rootcreds.Findings) string {
-	if f.Empty() {
-		return StatusCompliant
-	}
-	return StatusRootCredentials
-}
-
-func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {
-	if ctx.Err() != nil {
-		r.Status, r.Reason = StatusCancelled, "interrupted while this account was being audited"
-		return r
-	}
-	r.Status, r.ErrorCode, r.Error = StatusError, awserr.Code(err), errorText(err)
-	return r
-}
-
-// auditOutcome turns the run's results into the documented exit code.
-func auditOutcome(ctx context.Context, listErr error, s AuditSummary, exitZero bool) error {
-	switch {
-	case ctx.Err() != nil:
-		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Cancelled)}
-	case errors.Is(listErr, orgscan.ErrUnknownOU):
-		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
-	case listErr != nil:
-		return &listingError{listErr, "the report is incomplete"}
-	case s.Errors > 0:
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)}
-	case s.WithRootCredentials > 0 && !exitZero:
-		return &exitError{code: ExitFindings}
-	}
-	return nil
 }
 
 // auditSink gathers results as accounts finish: ndjson is written at once
@@ -407,7 +302,7 @@ func (s *auditSink) finish() error {
 	if s.werr != nil {
 		return fmt.Errorf("writing the report: %w", s.werr)
 	}
-	sort.Slice(s.results, func(i, j int) bool { return s.results[i].ID < s.results[j].ID })
+	orgrun.SortByAccount(s.results)
 	switch s.in.Output {
 	case "json":
 		accounts := s.results
@@ -426,10 +321,10 @@ func (s *auditSink) finish() error {
 
 func summaryLine(s AuditSummary) string {
 	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, cancelledNote(s.Cancelled), s.APICalls)
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls)
 }
 
-func cancelledNote(n int) string {
+func interruptedNote(n int) string {
 	if n == 0 {
 		return ""
 	}
@@ -457,9 +352,9 @@ func writeAuditTable(ios *IOStreams, results []AccountResult, sum AuditSummary) 
 // what needs action, yellow for what was not looked at, green for clean.
 func statusColor(status string) string {
 	switch status {
-	case StatusCompliant:
+	case orgrun.StatusCompliant:
 		return colorGreen
-	case StatusRootCredentials, StatusError, JobFailed:
+	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed:
 		return colorRed
 	}
 	return colorYellow
@@ -467,11 +362,11 @@ func statusColor(status string) string {
 
 func resultCell(r AccountResult) string {
 	switch r.Status {
-	case StatusCompliant:
+	case orgrun.StatusCompliant:
 		return "compliant"
-	case StatusRootCredentials:
+	case orgrun.StatusRootCredentials:
 		return "ROOT CREDENTIALS"
-	case StatusError:
+	case orgrun.StatusError:
 		return "error: " + r.Error
 	}
 	return r.Status + ": " + r.Reason

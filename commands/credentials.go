@@ -160,7 +160,7 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	defer run.close()
 	// Fail closed: credentials that the log does not show handed out are
 	// not handed out.
-	if err := run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
+	if err := run.journal.Record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
 		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}); err != nil {
 		return fmt.Errorf("the session's credentials are not printed, as the audit log could not record them: %w", err)
 	}

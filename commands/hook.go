@@ -12,34 +12,18 @@ import (
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
 	"github.com/rootctl/rootctl/rootcreds"
-	"github.com/rootctl/rootctl/rootsession"
-)
-
-// Verdicts of the post-provisioning check (HookReport.Status).
-const (
-	HookCompliant         = StatusCompliant       // the account ends with no root credentials
-	HookRootCredentials   = StatusRootCredentials // found and left (no --remediate)
-	HookRemediationFailed = "remediation_failed"  // --remediate could not remove them all
-	HookError             = StatusError           // the root user could not be audited
-	HookTimeout           = "timeout"             // not created or not ACTIVE within --timeout
-	HookNotProvisioned    = "not_provisioned"     // creation failed, or the account is suspended or closing
-	HookInterrupted       = "interrupted"
 )
 
 // defaultHookReason is recorded when the hook runs without --reason.
 const defaultHookReason = "post-provisioning check of a new member account (rootctl hook account-created)"
 
-// RootState is what an audit of one root user found.
-type RootState struct {
-	Status string `json:"status"` // compliant or root_credentials
-	*rootcreds.Findings
-}
-
 // HookReport is the one JSON document of `rootctl hook account-created`
-// and `rootctl account create`.
+// and `rootctl account create`: the run, the creation if any, and what the
+// post-provisioning check found and did (provision.Checked).
 type HookReport struct {
 	GeneratedAt time.Time           `json:"generated_at"`
 	Caller      string              `json:"caller"`
@@ -47,16 +31,7 @@ type HookReport struct {
 	AuditLog    string              `json:"audit_log"`
 	Creation    *provision.Creation `json:"creation,omitempty"`
 	Moved       string              `json:"moved_to,omitempty"`
-	Account     orgscan.Account     `json:"account"`
-	Status      string              `json:"status"`
-	Error       string              `json:"error,omitempty"`
-	ErrorCode   string              `json:"error_code,omitempty"`
-	// Found is the root user as first audited; Final is the root user at
-	// the end (the same unless --remediate changed it). Both are null when
-	// the account could not be audited.
-	Found   *RootState         `json:"found"`
-	Actions []rootcreds.Action `json:"actions"`
-	Final   *RootState         `json:"final"`
+	provision.Checked
 }
 
 // HookInput holds the options of `rootctl hook account-created`.
@@ -143,7 +118,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 		id = creation.AccountID
 		if creation.State != provision.Succeeded {
 			report.Account.ID = id
-			report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(*creation)
+			report.Status, report.Error = orgrun.StatusNotProvisioned, "the account creation "+creationFailure(*creation)
 			return finishHook(deps.IO, in.Output, report)
 		}
 	}
@@ -152,7 +127,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 	}
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	postCheck(ctx, waitCtx, deps, run, lister, report, id, in.Remediate)
+	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, id, in.Remediate)
 	return finishHook(deps.IO, in.Output, report)
 }
 
@@ -232,7 +207,7 @@ func startHookRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, root Root
 
 func newHookReport(run *rootRun) *HookReport {
 	return &HookReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
-		Reason: run.log.Reason(), AuditLog: run.log.Path(), Actions: []rootcreds.Action{}}
+		Reason: run.log.Reason(), AuditLog: run.log.Path(), Checked: provision.Checked{Actions: []rootcreds.Action{}}}
 }
 
 // checkTarget refuses the management account, which AssumeRoot cannot target.
@@ -250,64 +225,18 @@ func creationFailure(c provision.Creation) string {
 	return "is " + c.State
 }
 
-// postCheck waits (under waitCtx) until the account is ACTIVE, audits its
-// root user and, with remediate, deletes what it finds, filling report.
-// The audit and the deletions run under ctx: a timeout never cuts a change
-// short.
-func postCheck(ctx, waitCtx context.Context, deps *Deps, run *rootRun, lister *orgscan.Lister, report *HookReport, id string, remediate bool) {
-	report.Account.ID = id
-	last := ""
-	t, err := provision.WaitActive(waitCtx, lister, id, func(t orgscan.Target) {
-		if t.State != last && t.State != "ACTIVE" {
-			run.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", id, t.State)
-		}
-		last = t.State
-	})
-	if t.ID != "" {
-		report.Account = t.Account
-	}
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	audit := run.assumer.Lease(id, rootsession.Audit)
-	found, err := inspectRoot(ctx, audit)
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	report.Found, report.Final = found, found
-	report.Status = found.Status
-	if found.Status == HookCompliant || !remediate {
-		return
-	}
-	// The account is locked as delete locks it: no other run changes it
-	// between this plan and its changes.
-	locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(id)})
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	defer locks.release()
-	spec := deleteSpec(rootcreds.AllKinds(), nil) // a pipeline takes no risky step
-	job := planAccount(ctx, run, spec, t)
-	if job.Status == JobPlanned {
-		applyAccount(ctx, run, spec, job)
-	}
-	report.Actions = job.Actions
-	final, err := inspectRoot(context.WithoutCancel(ctx), audit)
-	switch {
-	case err != nil:
-		report.Final = nil
-		report.Status, report.ErrorCode, report.Error = HookRemediationFailed, awserr.Code(err), "verifying: "+errorText(err)
-	case ctx.Err() != nil && final.Status != HookCompliant:
-		report.Final, report.Status = final, HookInterrupted
-	case final.Status != HookCompliant:
-		report.Final, report.Status = final, HookRemediationFailed
-		report.Error = nonEmptyOr(job.Error, "root credentials remain after the deletions")
-		report.ErrorCode = job.ErrorCode
-	default:
-		report.Final, report.Status = final, HookCompliant
+// checker is the post-provisioning check of a run: it locks the account
+// before --remediate changes it, and says on stderr while it waits.
+func (r *rootRun) checker(deps *Deps, lister *orgscan.Lister) *provision.Checker {
+	return &provision.Checker{
+		Run: r.orgRun(lister, orgscan.Selection{}, 1),
+		Lock: func(account string) (func(), error) {
+			locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(account)})
+			return locks.release, err
+		},
+		Waiting: func(account, state string) {
+			r.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", account, state)
+		},
 	}
 }
 
@@ -318,47 +247,28 @@ func nonEmptyOr(s, alt string) string {
 	return alt
 }
 
-// inspectRoot audits the root user in the lease's session, as audit does.
-func inspectRoot(ctx context.Context, lease *rootsession.Lease) (*RootState, error) {
-	f, _, err := auditRoot(ctx, lease)
-	if err != nil {
-		return nil, err
-	}
-	return &RootState{Status: rootStatus(f), Findings: f}, nil
-}
-
-// fail records why the check could not finish.
-func (r *HookReport) fail(ctx context.Context, err error) {
-	switch {
-	case errors.Is(err, provision.ErrTimeout):
-		r.Status, r.Error = HookTimeout, fmt.Sprintf("account %s is still %s: %v", r.Account.ID, nonEmptyOr(r.Account.State, "not created"), err)
-	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		r.Status, r.Error = HookInterrupted, "interrupted"
-	case errors.Is(err, provision.ErrNotActive):
-		r.Status, r.Error = HookNotProvisioned, err.Error()
-	default:
-		r.Status, r.ErrorCode, r.Error = HookError, awserr.Code(err), errorText(err)
-	}
-}
-
 // hookExit maps a report's verdict to the documented exit codes.
 func hookExit(r *HookReport) error {
+	var class orgrun.Class
+	var err error
 	switch r.Status {
-	case HookCompliant:
+	case orgrun.StatusCompliant:
 		return nil
-	case HookRootCredentials:
-		return &exitError{code: ExitFindings, err: fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)}
-	case HookTimeout:
+	case orgrun.StatusRootCredentials:
+		class, err = orgrun.Findings, fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)
+	case orgrun.StatusTimeout:
+		class, err = orgrun.Timeout, fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)
 		if r.Account.ID == "" { // still being created: r.Error names the request to follow
-			return &exitError{code: ExitTimeout, err: errors.New(r.Error)}
+			err = errors.New(r.Error)
 		}
-		return &exitError{code: ExitTimeout, err: fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)}
-	case HookNotProvisioned:
-		return &exitError{code: ExitNotProvisioned, err: errors.New(r.Error)}
-	case HookInterrupted:
-		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: see the report for what was done")}
+	case orgrun.StatusNotProvisioned:
+		class, err = orgrun.NotProvisioned, errors.New(r.Error)
+	case orgrun.StatusInterrupted:
+		class, err = orgrun.Interrupted, errors.New("interrupted: see the report for what was done")
+	default:
+		class, err = orgrun.Partial, fmt.Errorf("account %s: %s", r.Account.ID, nonEmptyOr(r.Error, r.Status))
 	}
-	return &exitError{code: ExitPartial, err: fmt.Errorf("account %s: %s", r.Account.ID, nonEmptyOr(r.Error, r.Status))}
+	return &orgrun.Outcome{Class: class, Err: err}
 }
 
 // finishHook prints the report and returns the exit status.
@@ -405,14 +315,14 @@ func writeHookText(ios *IOStreams, r *HookReport) {
 }
 
 func hookColor(status string) string {
-	if status == HookCompliant {
+	if status == orgrun.StatusCompliant {
 		return colorGreen
 	}
 	return colorRed
 }
 
-func rootStateText(s *RootState) string {
-	if s.Status == HookCompliant {
+func rootStateText(s *provision.RootState) string {
+	if s.Status == orgrun.StatusCompliant {
 		return "no root credentials"
 	}
 	var parts []string

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootsession"
@@ -82,17 +83,15 @@ func stateDir(deps *Deps) (string, error) {
 type auditFileWrapper = func(*os.File) auditlog.File
 
 // rootRun is one run of a command that acts as root: its AWS environment,
-// the caller, the audit log and the assumer, which records every
-// AssumeRoot in the log.
+// the caller, the audit log (written ahead, through journal) and the
+// assumer, which records every AssumeRoot in the log.
 type rootRun struct {
 	env     *Env
 	io      *IOStreams
 	log     *auditlog.Log
+	journal *orgrun.Journal
 	assumer *rootsession.Assumer
 	caller  string
-
-	mu     sync.Mutex
-	logErr error
 }
 
 // startRootRun opens the audit log, loads the AWS configuration and reads
@@ -129,22 +128,9 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", awserr.Describe(err))
 	}
 	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
-	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
-	r.assumer = rootsession.NewAssumer(env.AWS)
-	r.assumer.Prerequisites = orgsetup.Prerequisites(env.AWS)
-	r.assumer.Clock = env.Now
-	r.assumer.BeforeAssume = func(account string, task rootsession.Task) error {
-		return r.recordStarted(auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN()})
-	}
-	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) error {
-		e := auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN(), Outcome: auditlog.Success}
-		if err != nil {
-			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), awserr.RequestID(err)
-		} else {
-			e.RequestID, e.SessionKeyID = s.RequestID, s.AccessKeyID
-		}
-		return r.record(e)
-	}
+	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: aws.ToString(id.Arn)}
+	r.assumer = newAssumer(env.AWS, env.Now)
+	r.journal.Sessions(r.assumer)
 	return r, nil
 }
 
@@ -171,36 +157,19 @@ func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
 	return l, nil
 }
 
-// record appends e to the audit log. A failure is kept: the run starts no
-// further change or session, and ends with an error naming the log.
-func (r *rootRun) record(e auditlog.Entry) error {
-	err := r.log.Record(e)
-	if err != nil {
-		r.mu.Lock()
-		if r.logErr == nil {
-			r.logErr = err
-		}
-		r.mu.Unlock()
-	}
-	return err
+// orgRun is the organization-wide run of a multi-account command.
+func (r *rootRun) orgRun(lister *orgscan.Lister, sel orgscan.Selection, concurrency int) *orgrun.Run {
+	return &orgrun.Run{Lister: lister, Assumer: r.assumer, Selection: sel, Concurrency: concurrency, Clock: r.env.Now, Journal: r.journal}
 }
 
-// recordStarted writes e as started, right before its call is sent: the
-// call must not be sent unless this returns nil. Once the log has failed
-// it refuses without writing, so that the run starts nothing more.
-func (r *rootRun) recordStarted(e auditlog.Entry) error {
-	if err := r.logFailed(); err != nil {
-		return err
-	}
-	e.Outcome = auditlog.Started
-	return r.record(e)
-}
-
-// logFailed reports the first failure to write the audit log.
-func (r *rootRun) logFailed() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.logErr
+// newAssumer returns the run's Assumer: on the run's clock, and telling an
+// organization-wide refusal from an account's by the organization's
+// setup (orgsetup.Prerequisites).
+func newAssumer(cfg aws.Config, now func() time.Time) *rootsession.Assumer {
+	a := rootsession.NewAssumer(cfg)
+	a.Clock = now
+	a.Prerequisites = orgsetup.Prerequisites(cfg)
+	return a
 }
 
 // close closes the log, says where it is, and stops the simulator.

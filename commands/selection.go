@@ -114,12 +114,6 @@ func checkSelection(ctx context.Context, lister *orgscan.Lister, sel orgscan.Sel
 	return fmt.Errorf("checking the selection: %s", awserr.Describe(err))
 }
 
-// noMatch is the error for a selection that matched no account: nothing
-// was done, and a report of nothing must not pass for a clean one.
-func noMatch(sel orgscan.Selection, nothing string) error {
-	return usageErrorf("no account of the organization matches the selection (%s), so %s: check the selection flags", selectionText(sel), nothing)
-}
-
 // selectionText renders a selection as the flags that make it.
 func selectionText(sel orgscan.Selection) string {
 	var parts []string

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/urfave/cli/v2"
+
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 // StatusInput holds the options of `rootctl status`.

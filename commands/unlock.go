@@ -16,6 +16,7 @@ import (
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -252,7 +253,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		return usageErrorf("%v (check --account and the name; list buckets with: rootctl locks --accounts %s)", err, in.Account)
 	}
 	if err != nil {
-		return fmt.Errorf("reading the policy: %s", errorText(err))
+		return fmt.Errorf("reading the policy: %s", orgrun.ErrorText(err))
 	}
 	report := &UnlockReport{Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
 		Analysis: st.Analysis, Action: plan.action, PolicyAfter: plan.next, DryRun: in.DryRun, AuditLog: run.log.Path()}
@@ -299,17 +300,17 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 			Backup: backup, SessionKeyID: lease.KeyID()}
 	}
 	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Hooks{
-		Before: func(backup string) error { return run.recordStarted(entry(backup)) },
+		Before: func(backup string) error { return run.journal.RecordStarted(entry(backup)) },
 		After: func(res unlock.Result, err error) {
 			e := entry(res.Backup)
 			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
 			if err != nil {
-				e.Outcome, e.Error = auditlog.Failed, errorText(err)
+				e.Outcome, e.Error = auditlog.Failed, orgrun.ErrorText(err)
 				if e.RequestID == "" {
 					e.RequestID = awserr.RequestID(err)
 				}
 			}
-			run.record(e)
+			run.journal.Record(e)
 		},
 	})
 	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
@@ -323,12 +324,12 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		if errors.Is(applyErr, context.Canceled) {
 			return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %s is unchanged", st.Resource)}
 		}
-		return fmt.Errorf("unlocking %s: %s", st.Resource, errorText(applyErr))
+		return fmt.Errorf("unlocking %s: %s", st.Resource, orgrun.ErrorText(applyErr))
 	}
 	if err := renderUnlock(deps.IO, in.Output, report); err != nil {
 		return err
 	}
-	if err := run.logFailed(); err != nil {
+	if err := run.journal.Failed(); err != nil {
 		return fmt.Errorf("the change was made but the audit log could not be written: %w", err)
 	}
 	if ctx.Err() != nil {

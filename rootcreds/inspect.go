@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/rootctl/rootctl/awserr"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/rootsession"
 )
 
 // Findings are the root user's credentials found in one account.
@@ -211,4 +213,18 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// Audit reads the root user's credentials in the lease's session, summary
+// first (an account with none costs one IAM call), assuming once more
+// should the session expire mid-audit; calls counts the IAM calls made.
+func Audit(ctx context.Context, lease *rootsession.Lease) (f *Findings, calls int, err error) {
+	err = lease.Do(ctx, func(cfg aws.Config) error {
+		var n int
+		var err error
+		f, n, err = Inspect(ctx, cfg, InspectOptions{UseSummary: true})
+		calls += n
+		return err
+	})
+	return f, calls, err
 }

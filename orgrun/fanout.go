@@ -1,9 +1,11 @@
-package orgscan
+package orgrun
 
 import (
 	"context"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/rootctl/rootctl/orgscan"
 )
 
 // DefaultConcurrency is how many accounts are worked on at once unless told
@@ -20,15 +22,15 @@ const DefaultConcurrency = 64
 // emitted, while the listing goes on. work must record its own outcome;
 // when ctx is cancelled, work is still called for the targets already
 // listed so it can report them as not done. FanOut returns list's error.
-func FanOut(ctx context.Context, concurrency int, list func(emit func(Target) error) error, work func(context.Context, Target)) error {
+func FanOut(ctx context.Context, concurrency int, list func(emit func(orgscan.Target) error) error, work func(context.Context, orgscan.Target)) error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	targets := make(chan Target, concurrency)
+	targets := make(chan orgscan.Target, concurrency)
 	var g errgroup.Group
 	g.Go(func() error {
 		defer close(targets)
-		return list(func(t Target) error {
+		return list(func(t orgscan.Target) error {
 			select {
 			case targets <- t:
 				return nil

@@ -1,4 +1,4 @@
-package orgscan
+package orgrun
 
 import (
 	"context"
@@ -7,19 +7,21 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rootctl/rootctl/orgscan"
 )
 
 func TestFanOutBoundsWorkInFlight(t *testing.T) {
 	var inFlight, peak, done atomic.Int32
-	list := func(emit func(Target) error) error {
+	list := func(emit func(orgscan.Target) error) error {
 		for i := range 200 {
-			if err := emit(Target{Account: Account{ID: fmt.Sprintf("%012d", i)}}); err != nil {
+			if err := emit(orgscan.Target{Account: orgscan.Account{ID: fmt.Sprintf("%012d", i)}}); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	err := FanOut(context.Background(), 7, list, func(ctx context.Context, t Target) {
+	err := FanOut(context.Background(), 7, list, func(ctx context.Context, t orgscan.Target) {
 		n := inFlight.Add(1)
 		for {
 			p := peak.Load()
@@ -39,8 +41,8 @@ func TestFanOutBoundsWorkInFlight(t *testing.T) {
 func TestFanOutStartsWorkBeforeListingEnds(t *testing.T) {
 	started := make(chan struct{})
 	var once sync.Once
-	list := func(emit func(Target) error) error {
-		if err := emit(Target{Account: Account{ID: "000000000001"}}); err != nil {
+	list := func(emit func(orgscan.Target) error) error {
+		if err := emit(orgscan.Target{Account: orgscan.Account{ID: "000000000001"}}); err != nil {
 			return err
 		}
 		select { // the listing's next page waits until work has begun
@@ -50,7 +52,7 @@ func TestFanOutStartsWorkBeforeListingEnds(t *testing.T) {
 			return fmt.Errorf("work did not start while the listing was still going")
 		}
 	}
-	err := FanOut(context.Background(), 4, list, func(context.Context, Target) { once.Do(func() { close(started) }) })
+	err := FanOut(context.Background(), 4, list, func(context.Context, orgscan.Target) { once.Do(func() { close(started) }) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,18 +61,18 @@ func TestFanOutStartsWorkBeforeListingEnds(t *testing.T) {
 func TestFanOutReportsEveryListedTargetWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var seen, afterCancel atomic.Int32
-	list := func(emit func(Target) error) error {
+	list := func(emit func(orgscan.Target) error) error {
 		for i := range 100 {
 			if i == 10 {
 				cancel()
 			}
-			if err := emit(Target{}); err != nil {
+			if err := emit(orgscan.Target{}); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	err := FanOut(ctx, 2, list, func(ctx context.Context, t Target) {
+	err := FanOut(ctx, 2, list, func(ctx context.Context, t orgscan.Target) {
 		time.Sleep(time.Millisecond) // slow work keeps listed targets queued at the cancel
 		seen.Add(1)
 		if ctx.Err() != nil {
@@ -79,26 +81,5 @@ func TestFanOutReportsEveryListedTargetWhenCancelled(t *testing.T) {
 	})
 	if err == nil || seen.Load() < 10 || seen.Load() == 100 || afterCancel.Load() == 0 {
 		t.Fatalf("err %v, seen %d, after cancel %d", err, seen.Load(), afterCancel.Load())
-	}
-}
-
-func TestSelectionValidate(t *testing.T) {
-	tests := []struct {
-		sel  Selection
-		okay bool
-	}{
-		{Selection{}, true},
-		{Selection{Accounts: []string{"123456789012"}, Exclude: []string{"210987654321"}}, true},
-		{Selection{OU: "ou-ab12-cdef3456"}, true},
-		{Selection{OU: "r-ab12"}, true},
-		{Selection{Accounts: []string{"1234567890123"}}, false},
-		{Selection{Exclude: []string{"x"}}, false},
-		{Selection{OU: "ou-AB12-cdef3456"}, false},
-		{Selection{Tags: map[string]string{"": "v"}}, false},
-	}
-	for _, tt := range tests {
-		if err := tt.sel.Validate(); (err == nil) != tt.okay {
-			t.Errorf("Validate(%+v) = %v", tt.sel, err)
-		}
 	}
 }
