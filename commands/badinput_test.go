@@ -76,6 +76,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"enable", "--delegate", "1234"}, "12-digit"},
 		{[]string{"enable", "--delegate", "111111111111", "--yes"}, "is the management account"},
 		{[]string{"enable", "--delegate", "999999999999", "--yes"}, "not an account of organization"},
+		{[]string{"enable", "--delegate", "444444444404", "--yes"}, "--delegate 444444444404 is SUSPENDED"},
 		{[]string{"delete", "--yes"}, "--reason is required"},
 		{[]string{"delete", "--reason", "  ", "--yes"}, "--reason is required"},
 		{[]string{"delete", "--reason", long, "--yes"}, "513 characters"},

@@ -323,14 +323,18 @@ func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
 	return l.classify(toAccount(a)), nil
 }
 
-// IsMember reports whether id is an account of the organization c's
-// caller reads (DescribeAccount).
-func IsMember(ctx context.Context, c *organizations.Client, id string) (bool, error) {
-	_, err := describeAccount(ctx, c, id)
+// MemberState reads the State of account id in the organization c's
+// caller reads (DescribeAccount); member is false when the organization
+// has no such account.
+func MemberState(ctx context.Context, c *organizations.Client, id string) (state string, member bool, err error) {
+	a, err := describeAccount(ctx, c, id)
 	if errors.Is(err, ErrNotMember) {
-		return false, nil
+		return "", false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return "", false, err
+	}
+	return toAccount(a).State, true, nil
 }
 
 // describeAccount reads one account; the error wraps ErrNotMember when the
