@@ -324,6 +324,7 @@ func finishConfig(cfg *aws.Config, opts AWSOptions) error {
 		t.ResponseHeaderTimeout = timeout
 	})
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
+	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
