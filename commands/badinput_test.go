@@ -152,6 +152,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"delete", "--reason", "r", "--all-accounts", "--exclude", "333333333301,,444444444405", "--yes"}, `--exclude "333333333301,,444444444405" has an empty ID`},
 		{[]string{"locks", "--reason", "r", "--exclude", ",333333333301"}, "has an empty ID"},
 		{[]string{"delete", "--reason", "r", "--accounts", "999999999999", "--yes"}, "account 999999999999 is not an account of organization"},
+		// A mistyped --exclude would act on the account meant to be spared.
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--exclude", "333333333310", "--yes"}, "excluded account 333333333310 is not an account of organization o-demo7rootctl: check the IDs"},
+		{[]string{"audit", "-o", "json", "--exclude", "999999999999"}, "excluded account 999999999999 is not an account of organization"},
 		{[]string{"delete", "--reason", "r", "999999999999", "--dry-run"}, "account 999999999999 is not an account of organization"},
 		// A member account first: no session is assumed before every ID is checked.
 		{[]string{"recovery", "--reason", "r", "--accounts", "222222222202,999999999999", "--yes"}, "account 999999999999 is not an account of organization"},
