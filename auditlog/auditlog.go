@@ -92,9 +92,7 @@ func Open(path, caller, reason string, now func() time.Time) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := New(f, path, caller, reason, now)
-	l.midLine = endsMidLine(path, f)
-	return l, nil
+	return New(f, path, caller, reason, now), nil
 }
 
 // endsMidLine reports whether the log file f, opened for appending at
@@ -123,7 +121,11 @@ func endsMidLine(path string, f *os.File) bool {
 // New returns a Log that appends to f, which is the file at path, for a
 // run by caller for reason. Open is the usual way to get one.
 func New(f File, path, caller, reason string, now func() time.Time) *Log {
-	return &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}
+	l := &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}
+	if osf, ok := f.(*os.File); ok {
+		l.midLine = endsMidLine(path, osf)
+	}
+	return l
 }
 
 // OpenFile opens the log file at path for appending, creating it with mode

@@ -211,10 +211,11 @@ func TestAnEntryAfterAPartialLineIsAWholeLine(t *testing.T) {
 		if err := os.WriteFile(path, []byte(partial), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		l, err := Open(path, "c", "r", time.Now)
+		f, err := OpenFile(path) // as rootctl's commands open it
 		if err != nil {
 			t.Fatal(err)
 		}
+		l := New(f, path, "c", "r", time.Now)
 		if err := l.Record(Entry{Account: "111122223333", Action: "AssumeRoot", Outcome: Started}); err != nil {
 			t.Fatal(err)
 		}
