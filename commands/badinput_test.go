@@ -123,6 +123,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"audit", "--sim", "999999999999"}, "account 999999999999 is not an account of organization o-demo7rootctl"},
 		{[]string{"audit", "--sim", "fresh", "-o", "json"}, `unexpected argument "fresh": did you mean --sim=fresh?`},
 		{[]string{"audit", "333333333301", "12345"}, `unexpected argument "12345": arguments are 12-digit account IDs`},
+		// Not every stray word after a bare --sim was meant as its value.
+		{[]string{"audit", "--sim", "44444444440"}, `unexpected argument "44444444440": arguments are 12-digit account IDs`},
+		{[]string{"delete", "--sim", "--reason", "r", "--dry-run", "444444444405", "--", "--yes"}, `unexpected argument "--yes": arguments are 12-digit account IDs`},
 		{[]string{"delete", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
 		{[]string{"recovery", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
 		{[]string{"delete", "--reason", "r", "--dry-run", "444444444405", "fresh"}, `unexpected argument "fresh"`},
