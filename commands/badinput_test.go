@@ -124,6 +124,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"audit", "--sim", "999999999999"}, "account 999999999999 is not an account of organization o-demo7rootctl"},
 		{[]string{"audit", "--sim", "fresh", "-o", "json"}, `unexpected argument "fresh": did you mean --sim=fresh?`},
 		{[]string{"audit", "333333333301", "12345"}, `unexpected argument "12345": arguments are 12-digit account IDs`},
+		// Not every stray word after a bare --sim was meant as its value.
+		{[]string{"audit", "--sim", "44444444440"}, `unexpected argument "44444444440": arguments are 12-digit account IDs`},
+		{[]string{"delete", "--sim", "--reason", "r", "--dry-run", "444444444405", "--", "--yes"}, `unexpected argument "--yes": arguments are 12-digit account IDs`},
 		{[]string{"delete", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
 		{[]string{"recovery", "--sim", "--reason", "smoke", "--dry-run", "--accounts", "333333333301", "999999999999"}, "account IDs as arguments and --accounts conflict"},
 		{[]string{"delete", "--reason", "r", "--dry-run", "444444444405", "fresh"}, `unexpected argument "fresh"`},
@@ -153,6 +156,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"delete", "--reason", "r", "--all-accounts", "--exclude", "333333333301,,444444444405", "--yes"}, `--exclude "333333333301,,444444444405" has an empty ID`},
 		{[]string{"locks", "--reason", "r", "--exclude", ",333333333301"}, "has an empty ID"},
 		{[]string{"delete", "--reason", "r", "--accounts", "999999999999", "--yes"}, "account 999999999999 is not an account of organization"},
+		// A mistyped --exclude would act on the account meant to be spared.
+		{[]string{"delete", "--reason", "r", "--all-accounts", "--exclude", "333333333310", "--yes"}, "excluded account 333333333310 is not an account of organization o-demo7rootctl: check the IDs"},
+		{[]string{"audit", "-o", "json", "--exclude", "999999999999"}, "excluded account 999999999999 is not an account of organization"},
 		{[]string{"delete", "--reason", "r", "999999999999", "--dry-run"}, "account 999999999999 is not an account of organization"},
 		// A member account first: no session is assumed before every ID is checked.
 		{[]string{"recovery", "--reason", "r", "--accounts", "222222222202,999999999999", "--yes"}, "account 999999999999 is not an account of organization"},

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -80,6 +81,11 @@ func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsessio
 		return nil, nil, aws.Credentials{}, err
 	}
 	sess, err := run.assumer.Assume(ctx, in.Account, task, d)
+	if err == nil && ctx.Err() != nil {
+		// Interrupted while AssumeRoot was in flight: it was let finish
+		// and recorded, but the session is not handed out.
+		err = &exitError{code: ExitCancelled, err: errors.New("interrupted: the session was not handed out")}
+	}
 	if err == nil {
 		var creds aws.Credentials
 		if creds, err = sess.Credentials(ctx); err == nil {

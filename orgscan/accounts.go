@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -155,9 +156,11 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 }
 
 // Check makes sure, before any work starts, that the selection's OU exists
-// (the error wraps ErrUnknownOU) and that each of its account IDs is an
-// account of the organization (the error wraps ErrNotMember). Each then
-// uses the accounts described here instead of describing them again.
+// (the error wraps ErrUnknownOU) and that each of its account IDs, the
+// excluded ones too, is an account of the organization (the error wraps
+// ErrNotMember): a mistyped exclusion would otherwise spare nothing and
+// leave the account meant in the selection. Each then uses the accounts
+// described here instead of describing them again.
 func (l *Lister) Check(ctx context.Context, sel Selection) error {
 	if sel.OU != "" {
 		if err := l.CheckParent(ctx, sel.OU); err != nil {
@@ -184,6 +187,16 @@ func (l *Lister) Check(ctx context.Context, sel Selection) error {
 		}
 		l.listed[id] = a
 		l.mu.Unlock()
+	}
+	for _, id := range sel.Exclude {
+		if slices.Contains(sel.Accounts, id) {
+			continue // described above
+		}
+		if _, err := describeAccount(ctx, l.org, id); errors.Is(err, ErrNotMember) {
+			return &NotMemberError{ID: id, Organization: l.Org.ID, Excluded: true}
+		} else if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -301,9 +314,13 @@ var ErrNotMember = errors.New("not an account of this organization")
 // organization; it matches ErrNotMember.
 type NotMemberError struct {
 	ID, Organization string
+	Excluded         bool // the ID is one the selection excludes
 }
 
 func (e *NotMemberError) Error() string {
+	if e.Excluded {
+		return "excluded account " + e.ID + " is not an account of organization " + e.Organization
+	}
 	return "account " + e.ID + " is not an account of organization " + e.Organization
 }
 
