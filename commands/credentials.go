@@ -76,7 +76,7 @@ func parseDuration(s string) (time.Duration, error) {
 // run and assumes the session. The assumer records it in the audit log
 // ahead and after, and gives no session whose records are not on disk.
 func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, aws.Credentials, error) {
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	run, err := startAccountRun(ctx, deps, in.AWS, in.Root, in.Account)
 	if err != nil {
 		return nil, nil, aws.Credentials{}, err
 	}
