@@ -76,6 +76,10 @@ type Log struct {
 	mu sync.Mutex
 	f  File
 	n  int
+	// midLine: the file may end with part of a line (a write cut short by
+	// a full disk, in this run or an earlier one); the next entry starts
+	// with a line break so that it is a whole line of its own.
+	midLine bool
 }
 
 // DefaultPath is where the audit log lives unless told otherwise:
@@ -91,10 +95,37 @@ func Open(path, caller, reason string, now func() time.Time) (*Log, error) {
 	return New(f, path, caller, reason, now), nil
 }
 
+// endsMidLine reports whether the log file f, opened for appending at
+// path, ends with part of a line. f is write-only, so the end is read
+// through a second descriptor, and only if it is the same file.
+func endsMidLine(path string, f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return false
+	}
+	r, err := openRead(path)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	if ri, err := r.Stat(); err != nil || !os.SameFile(fi, ri) {
+		return false
+	}
+	last := make([]byte, 1)
+	if _, err := r.ReadAt(last, fi.Size()-1); err != nil {
+		return false
+	}
+	return last[0] != '\n'
+}
+
 // New returns a Log that appends to f, which is the file at path, for a
 // run by caller for reason. Open is the usual way to get one.
 func New(f File, path, caller, reason string, now func() time.Time) *Log {
-	return &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}
+	l := &Log{path: path, caller: caller, reason: reason, runID: now().UTC().Format("20060102T150405Z") + "-" + fmt.Sprint(os.Getpid()), now: now, f: f}
+	if osf, ok := f.(*os.File); ok {
+		l.midLine = endsMidLine(path, osf)
+	}
+	return l
 }
 
 // OpenFile opens the log file at path for appending, creating it with mode
@@ -210,9 +241,14 @@ func (l *Log) Record(e Entry) error {
 	if l.f == nil {
 		return errors.New("audit log is closed")
 	}
-	if _, err := l.f.Write(line); err != nil {
+	if l.midLine {
+		line = append([]byte{'\n'}, line...)
+	}
+	if n, err := l.f.Write(line); err != nil {
+		l.midLine = l.midLine && n == 0 || n > 0 && line[n-1] != '\n'
 		return fmt.Errorf("writing the audit log %s: %w", l.path, err)
 	}
+	l.midLine = false
 	if err := l.f.Sync(); err != nil {
 		return fmt.Errorf("syncing the audit log %s: %w", l.path, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -161,4 +162,77 @@ func TestOpenLeavesAnExistingFilesModeAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shortWriter is a disk that fills up mid-line once: the first write
+// stores only half its bytes and fails, as write(2) does on ENOSPC.
+type shortWriter struct {
+	strings.Builder
+	failed bool
+}
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	if !w.failed {
+		w.failed = true
+		w.Builder.Write(p[:len(p)/2])
+		return len(p) / 2, syscall.ENOSPC
+	}
+	return w.Builder.Write(p)
+}
+func (w *shortWriter) Sync() error  { return nil }
+func (w *shortWriter) Close() error { return nil }
+
+// TestAnEntryAfterAPartialLineIsAWholeLine: a write cut short by a full
+// disk leaves part of a line; the next entry (once there is room again)
+// must start on a line of its own, not be glued to that part and lost to
+// every reader of the log.
+func TestAnEntryAfterAPartialLineIsAWholeLine(t *testing.T) {
+	t.Parallel()
+	t.Run("in the same run", func(t *testing.T) {
+		t.Parallel()
+		w := &shortWriter{}
+		l := New(w, "audit.log", "c", "r", time.Now)
+		if err := l.Record(Entry{Account: "111122223333", Action: "AssumeRoot", Outcome: Started}); err == nil {
+			t.Fatal("Record on a disk that filled up: no error")
+		}
+		if err := l.Record(Entry{Account: "111122223333", Action: "AssumeRoot", Outcome: Failed}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(w.String(), "\n"), "\n")
+		var e Entry
+		if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &e) != nil || e.Outcome != Failed {
+			t.Fatalf("log %q: want the partial line, then the failed entry on a line of its own", w.String())
+		}
+	})
+	t.Run("in the next run", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "audit.log")
+		partial := `{"time":"2026-11-23T10:00:00Z","caller":"c","acc`
+		if err := os.WriteFile(path, []byte(partial), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := OpenFile(path) // as rootctl's commands open it
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := New(f, path, "c", "r", time.Now)
+		if err := l.Record(Entry{Account: "111122223333", Action: "AssumeRoot", Outcome: Started}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Record(Entry{Account: "111122223333", Action: "AssumeRoot", Outcome: Success}); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		data, _ := os.ReadFile(path)
+		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		if len(lines) != 3 || lines[0] != partial {
+			t.Fatalf("log %q: want the partial line, then two entries", data)
+		}
+		for i, want := range []string{Started, Success} {
+			var e Entry
+			if err := json.Unmarshal([]byte(lines[i+1]), &e); err != nil || e.Outcome != want {
+				t.Fatalf("line %q: %v, want a whole %s entry", lines[i+1], err, want)
+			}
+		}
+	})
 }

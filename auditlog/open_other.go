@@ -27,3 +27,6 @@ func openAppend(path string, create bool) (*os.File, error) {
 	}
 	return os.OpenFile(path, flags, 0o600)
 }
+
+// openRead opens path for reading.
+func openRead(path string) (*os.File, error) { return os.Open(path) }

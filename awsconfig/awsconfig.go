@@ -45,7 +45,8 @@ const MaxAttempts = 10
 // Finish applies what every rootctl run needs to cfg: a region (STS must
 // be Regional for AssumeRoot; DefaultRegion when none is set), one HTTP
 // client sized for fan-out, and a retryer without the client-side retry
-// quota. The SDK's standard retryer keeps a budget of 500 tokens per
+// quota; IAM and Organizations are signed for their global Region even
+// through a custom endpoint (signGlobalServices). The SDK's standard retryer keeps a budget of 500 tokens per
 // client; shared by hundreds of goroutines under throttling it runs dry
 // and fails calls with "retry quota exceeded" while AWS would have
 // answered. Retries stay bounded by MaxAttempts and backoff, and
@@ -75,6 +76,7 @@ func Finish(cfg *aws.Config, requestTimeout time.Duration) {
 		t.ResponseHeaderTimeout = timeout
 	})
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
+	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = MaxAttempts

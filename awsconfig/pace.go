@@ -1,6 +1,7 @@
 package awsconfig
 
 import (
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -20,7 +21,13 @@ func LimitRate(cfg *aws.Config, rps float64) {
 	if next == nil {
 		next = http.DefaultClient
 	}
-	cfg.HTTPClient = &pacer{next: next, interval: time.Duration(float64(time.Second) / rps)}
+	// A tiny rate's interval would overflow time.Duration and wrap to a
+	// negative one, pacing nothing; the longest interval is close enough.
+	interval := time.Duration(math.MaxInt64)
+	if f := float64(time.Second) / rps; f < math.MaxInt64 {
+		interval = time.Duration(f)
+	}
+	cfg.HTTPClient = &pacer{next: next, interval: interval}
 }
 
 // pacer hands out one slot every interval; a request waits for its slot,

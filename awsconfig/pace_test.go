@@ -37,3 +37,18 @@ func TestLimitRatePacesRequests(t *testing.T) {
 		t.Fatal("rate 0 must leave the client alone")
 	}
 }
+
+// TestLimitRateOfATinyRateStillPaces: a rate so small that a second
+// divided by it overflows time.Duration must not wrap to a negative
+// interval, which paced nothing: the limit asked for became no limit.
+func TestLimitRateOfATinyRateStillPaces(t *testing.T) {
+	t.Parallel()
+	for _, rps := range []float64{1e-10, 1e-300, 5e-324} {
+		cfg := aws.Config{}
+		LimitRate(&cfg, rps)
+		p, ok := cfg.HTTPClient.(*pacer)
+		if !ok || p.interval <= time.Hour {
+			t.Errorf("LimitRate(%g): interval %v, want one request in more than an hour", rps, p.interval)
+		}
+	}
+}

@@ -166,7 +166,8 @@ var accountFlags = []string{"accounts", "account", "account-id", "delegate"}
 
 // argumentHint names the flag a stray argument was probably meant for:
 // an account ID goes with the command's account flag; another word after a
-// bare --sim was probably its value. Empty when there is no good guess.
+// bare --sim was probably its value, unless it is a flag (after a --) or
+// a number (a mistyped ID). Empty when there is no good guess.
 func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
 	if awserr.ValidAccountID(arg) {
 		for _, name := range accountFlags {
@@ -176,7 +177,7 @@ func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
 			}
 		}
 	}
-	if f, _ := lookupFlag(cmd.Flags, "sim"); f != nil && simBare && !awserr.ValidAccountID(arg) {
+	if f, _ := lookupFlag(cmd.Flags, "sim"); f != nil && simBare && !strings.HasPrefix(arg, "-") && strings.Trim(arg, "0123456789") != "" {
 		return "--sim=" + arg
 	}
 	return ""

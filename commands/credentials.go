@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -76,11 +77,16 @@ func parseDuration(s string) (time.Duration, error) {
 // run and assumes the session. The assumer records it in the audit log
 // ahead and after, and gives no session whose records are not on disk.
 func assumeFor(ctx context.Context, deps *Deps, in SessionInput, task rootsession.Task, d time.Duration) (*rootRun, *rootsession.Session, aws.Credentials, error) {
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	run, err := startAccountRun(ctx, deps, in.AWS, in.Root, in.Account)
 	if err != nil {
 		return nil, nil, aws.Credentials{}, err
 	}
 	sess, err := run.assumer.Assume(ctx, in.Account, task, d)
+	if err == nil && ctx.Err() != nil {
+		// Interrupted while AssumeRoot was in flight: it was let finish
+		// and recorded, but the session is not handed out.
+		err = &exitError{code: ExitCancelled, err: errors.New("interrupted: the session was not handed out")}
+	}
 	if err == nil {
 		var creds aws.Credentials
 		if creds, err = sess.Credentials(ctx); err == nil {

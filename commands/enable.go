@@ -105,8 +105,10 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 }
 
 // checkDelegate refuses, before any change, a --delegate that cannot be
-// registered: the management account, or an account outside the
-// organization.
+// registered: the management account, an account outside the
+// organization, or a suspended or closed account (AWS refuses it with
+// ConstraintViolationException CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR,
+// after the plan's earlier steps were applied).
 func checkDelegate(ctx context.Context, cfg aws.Config, setup *orgsetup.Setup, id string) error {
 	if id == "" || setup.CallerRole != orgsetup.RoleManagement {
 		return nil // Plan explains a caller that is not the management account
@@ -114,12 +116,15 @@ func checkDelegate(ctx context.Context, cfg aws.Config, setup *orgsetup.Setup, i
 	if id == setup.ManagementAccount {
 		return usageErrorf("--delegate %s is the management account, which cannot be a delegated administrator: pass a member account", id)
 	}
-	member, err := orgscan.IsMember(ctx, organizations.NewFromConfig(cfg), id)
+	state, member, err := orgscan.MemberState(ctx, organizations.NewFromConfig(cfg), id)
 	if err != nil {
 		return fmt.Errorf("checking --delegate %s: %s", id, awserr.Describe(err))
 	}
 	if !member {
 		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)
+	}
+	if state == "SUSPENDED" || state == "CLOSED" {
+		return usageErrorf("--delegate %s is %s, and AWS registers no suspended account as a delegated administrator: pass an active member account", id, state)
 	}
 	return nil
 }

@@ -467,3 +467,59 @@ func TestSecondSignalNamesTheCommandExecRuns(t *testing.T) {
 	}
 	<-done
 }
+
+// TestCtrlCDuringAssumeRootRecordsItsOutcome: Ctrl-C while an AssumeRoot
+// is in flight lets it finish, like any call already sent, so that the
+// audit log says what AWS did (a session was issued, and it shows in
+// CloudTrail) rather than "failed: context canceled"; nothing is changed
+// with the session, and the run exits 130.
+func TestCtrlCDuringAssumeRootRecordsItsOutcome(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, demoOrg(t), fixtures.Options{Hold: holdFirst("AssumeRoot", arrived, release)})
+	go func() {
+		<-arrived
+		cancel()
+		time.Sleep(100 * time.Millisecond) // the client has seen the cancellation
+		close(release)
+	}()
+	code, _, stderr := h.runCtx(ctx, "delete", "333333333301", "--reason", "SEC-42", "--yes", "-o", "json")
+	if code != ExitCancelled {
+		t.Fatalf("exit %d, want 130: %s", code, stderr)
+	}
+	var got []string
+	for _, e := range auditEntries(t, h) {
+		got = append(got, e.Account+" "+e.Action+" "+e.Outcome+" "+e.Error)
+	}
+	if want := []string{"333333333301 AssumeRoot started ", "333333333301 AssumeRoot success "}; !slices.Equal(got, want) {
+		t.Fatalf("audit log %q, want %q", got, want)
+	}
+	if w := writeCalls(h.srv.Calls()); len(w) != 0 {
+		t.Fatalf("changes after Ctrl-C: %v", w)
+	}
+}
+
+// TestCtrlCDuringCredentialsAssumeRootHandsNothingOut: the session that an
+// interrupted credentials run was issued is recorded, but not printed.
+func TestCtrlCDuringCredentialsAssumeRootHandsNothingOut(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := newHarness(t, demoOrg(t), fixtures.Options{Hold: holdFirst("AssumeRoot", arrived, release)})
+	go func() {
+		<-arrived
+		cancel()
+		time.Sleep(100 * time.Millisecond)
+		close(release)
+	}()
+	code, out, stderr := h.runCtx(ctx, "credentials", "--account", "444444444402", "--task", "audit", "--reason", "INC-7", "--format", "json")
+	if code != ExitCancelled || out != "" || !strings.Contains(stderr, "interrupted: the session was not handed out") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 130, nothing on stdout", code, out, stderr)
+	}
+	if es := auditEntries(t, h); len(es) != 2 || es[1].Outcome != "success" {
+		t.Fatalf("audit log %+v, want the AssumeRoot started and its success", es)
+	}
+}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -146,6 +147,32 @@ func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpti
 		return nil, nil, err
 	}
 	return run, lister, nil
+}
+
+// startAccountRun starts a root run for one member account named on the
+// command line (credentials, exec, unlock) and checks it before any
+// session: an ID outside the organization, the management account or an
+// account that is not ACTIVE is a usage error, as it is for the
+// multi-account commands.
+func startAccountRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOptions, account string) (*rootRun, error) {
+	run, lister, err := startOrgRun(ctx, deps, awsOpts, o)
+	if err != nil {
+		return nil, err
+	}
+	t, err := lister.Describe(ctx, account)
+	switch {
+	case errors.Is(err, orgscan.ErrNotMember):
+		err = usageErrorf("--account %s is not an account of organization %s: check the ID (list them with: aws organizations list-accounts)", account, lister.Org.ID)
+	case err != nil:
+		err = fmt.Errorf("reading account %s: %s", account, awserr.Describe(err))
+	case t.Skip != "":
+		err = usageErrorf("--account %s: %s, so no root session can be had in it", account, t.Skip)
+	}
+	if err != nil {
+		run.close()
+		return nil, err
+	}
+	return run, nil
 }
 
 // lister reads the organization for a multi-account command.

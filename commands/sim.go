@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -115,12 +116,68 @@ unset AWS_SESSION_TOKEN AWS_PROFILE
 # Then, for example: aws sts get-caller-identity; rootctl audit
 # (AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS: pass --endpoint-url to aws sqs commands.)
 `, org.ID, org.ManagementAccount, len(org.Accounts), srv.URL(), mgmt.AccessKeyID, mgmt.SecretAccessKey, defaultRegion, defaultRegion)
-	for _, d := range org.DelegatedAdmins {
-		c := srv.Credentials(d.AccountID)
-		printf(out, "# Delegated administrator %s (%s): AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
-			d.AccountID, d.ServicePrincipal, c.AccessKeyID, c.SecretAccessKey)
-	}
+	printCallers(out, srv, org)
 	printf(out, "# Serving until interrupted (Ctrl-C).\n")
 	<-ctx.Done()
 	return nil
+}
+
+// printCallers prints, as comments, the keys of every other kind of caller
+// and the global STS endpoint, each with the answer to AssumeRoot it
+// shows, so that the AWS CLI can reproduce every refusal.
+func printCallers(out io.Writer, srv *fixtures.Server, org *fixtures.Org) {
+	member := ""
+	for _, a := range org.Accounts {
+		if a.ID != org.ManagementAccount && a.State == fixtures.StateActive && !delegatedAdmin(org, a.ID) {
+			member = a.ID
+			break
+		}
+	}
+	target := member
+	if target == "" {
+		target = "ACCOUNT_ID"
+	}
+	outsider := ""
+	for n := 999999999999; outsider == "" || inOrg(org, outsider); n-- {
+		outsider = fmt.Sprintf("%012d", n)
+	}
+	assumeRoot := "aws sts assume-root --target-principal " + target +
+		" --task-policy-arn arn=arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+	printf(out, `#
+# Every other caller, to see each answer of AssumeRoot; put the caller's keys before the command:
+#   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… %s
+`, assumeRoot)
+	caller := func(what, answer string, c fixtures.Credentials) {
+		printf(out, "# %s: %s\n#   AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n", what, answer, c.AccessKeyID, c.SecretAccessKey)
+	}
+	for _, d := range org.DelegatedAdmins {
+		caller(fmt.Sprintf("Delegated administrator %s (%s)", d.AccountID, d.ServicePrincipal), "succeeds", srv.Credentials(d.AccountID))
+	}
+	if member != "" {
+		caller("Administrator of member account "+member+" (neither the management account nor a delegated administrator)",
+			"AccessDenied", srv.Credentials(member))
+		caller("Root user of member account "+member+", with long-term access keys (a root user may not call AssumeRoot)",
+			"AccessDenied", srv.RootUserCredentials(member))
+	}
+	caller("Administrator of account "+outsider+", outside the organization", "AccessDenied", srv.Credentials(outsider))
+	printf(out, "# The global STS endpoint (sts.amazonaws.com), with the management keys: InvalidAction (AssumeRoot needs a Regional endpoint)\n#   %s --endpoint-url %s\n",
+		assumeRoot, srv.GlobalSTSURL())
+}
+
+func delegatedAdmin(org *fixtures.Org, id string) bool {
+	for _, d := range org.DelegatedAdmins {
+		if d.AccountID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func inOrg(org *fixtures.Org, id string) bool {
+	for _, a := range org.Accounts {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -242,7 +242,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		}
 		defer locks.release()
 	}
-	run, err := startRootRun(ctx, deps, in.AWS, in.Root)
+	run, err := startAccountRun(ctx, deps, in.AWS, in.Root, in.Account)
 	if err != nil {
 		return err
 	}

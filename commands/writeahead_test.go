@@ -325,6 +325,7 @@ func TestAFullDiskStartsNothing(t *testing.T) {
 func TestACallRefusedAsExpiredIsRecordedBeforeItIsSentAgain(t *testing.T) {
 	t.Parallel()
 	const expired = "failed ExpiredToken: The security token included in the request is expired"
+	const s3Expired = "failed ExpiredToken: The provided token has expired." // S3's own wording
 	tests := []struct {
 		name  string
 		args  []string
@@ -341,7 +342,7 @@ func TestACallRefusedAsExpiredIsRecordedBeforeItIsSentAgain(t *testing.T) {
 		}},
 		{"unlock", []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts"}, "GetBucketPolicy", 2, []string{
 			"AssumeRoot started ", "AssumeRoot success ",
-			"s3:DeleteBucketPolicy started ", "s3:DeleteBucketPolicy " + expired,
+			"s3:DeleteBucketPolicy started ", "s3:DeleteBucketPolicy " + s3Expired,
 			"AssumeRoot started ", "AssumeRoot success ",
 			"s3:DeleteBucketPolicy started ", "s3:DeleteBucketPolicy success ",
 		}},

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,9 +155,11 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 }
 
 // Check makes sure, before any work starts, that the selection's OU exists
-// (the error wraps ErrUnknownOU) and that each of its account IDs is an
-// account of the organization (the error wraps ErrNotMember). Each then
-// uses the accounts described here instead of describing them again.
+// (the error wraps ErrUnknownOU) and that each of its account IDs, the
+// excluded ones too, is an account of the organization (the error wraps
+// ErrNotMember): a mistyped exclusion would otherwise spare nothing and
+// leave the account meant in the selection. Each then uses the accounts
+// described here instead of describing them again.
 func (l *Lister) Check(ctx context.Context, sel Selection) error {
 	if sel.OU != "" {
 		if err := l.CheckParent(ctx, sel.OU); err != nil {
@@ -183,6 +186,16 @@ func (l *Lister) Check(ctx context.Context, sel Selection) error {
 		}
 		l.listed[id] = a
 		l.mu.Unlock()
+	}
+	for _, id := range sel.Exclude {
+		if slices.Contains(sel.Accounts, id) {
+			continue // described above
+		}
+		if _, err := describeAccount(ctx, l.org, id); errors.Is(err, ErrNotMember) {
+			return &NotMemberError{ID: id, Organization: l.Org.ID, Excluded: true}
+		} else if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -300,9 +313,13 @@ var ErrNotMember = errors.New("not an account of this organization")
 // organization; it matches ErrNotMember.
 type NotMemberError struct {
 	ID, Organization string
+	Excluded         bool // the ID is one the selection excludes
 }
 
 func (e *NotMemberError) Error() string {
+	if e.Excluded {
+		return "excluded account " + e.ID + " is not an account of organization " + e.Organization
+	}
 	return "account " + e.ID + " is not an account of organization " + e.Organization
 }
 
@@ -322,14 +339,18 @@ func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
 	return l.classify(toAccount(a)), nil
 }
 
-// IsMember reports whether id is an account of the organization c's
-// caller reads (DescribeAccount).
-func IsMember(ctx context.Context, c *organizations.Client, id string) (bool, error) {
-	_, err := describeAccount(ctx, c, id)
+// MemberState reads the State of account id in the organization c's
+// caller reads (DescribeAccount); member is false when the organization
+// has no such account.
+func MemberState(ctx context.Context, c *organizations.Client, id string) (state string, member bool, err error) {
+	a, err := describeAccount(ctx, c, id)
 	if errors.Is(err, ErrNotMember) {
-		return false, nil
+		return "", false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return "", false, err
+	}
+	return toAccount(a).State, true, nil
 }
 
 // describeAccount reads one account; the error wraps ErrNotMember when the

@@ -61,6 +61,9 @@ func TestCheck(t *testing.T) {
 		{"a root", Selection{OU: "r-d3m0"}, nil, ""},
 		{"an OU that is not there", Selection{OU: "ou-d3m0-nothere1"}, ErrUnknownOU, ""},
 		{"every account", Selection{All: true}, nil, ""},
+		{"every account but a member", Selection{All: true, Exclude: []string{"333333333301"}}, nil, ""},
+		{"every account but an ID outside the organization (a mistyped exclusion)", Selection{All: true, Exclude: []string{"333333333310"}}, ErrNotMember, "333333333310"},
+		{"an OU but an ID outside the organization", Selection{OU: "ou-d3m0-prod0001", Exclude: []string{"999999999999"}}, ErrNotMember, "999999999999"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +77,7 @@ func TestCheck(t *testing.T) {
 			if tt.wantID != "" && (!errors.As(err, &nm) || nm.ID != tt.wantID || nm.Organization != "o-demo7rootctl") {
 				t.Fatalf("Check: %v, want a NotMemberError for %s", err, tt.wantID)
 			}
-			if got, want := slices.Index(operations(srv), "DescribeAccount") >= 0, len(tt.sel.Accounts) > 0; got != want {
+			if got, want := slices.Index(operations(srv), "DescribeAccount") >= 0, len(tt.sel.Accounts)+len(tt.sel.Exclude) > 0; got != want {
 				t.Fatalf("calls %q", operations(srv))
 			}
 		})

@@ -131,14 +131,23 @@ func WaitActive(ctx context.Context, l *orgscan.Lister, id string, onPoll func(o
 // is called right before MoveAccount is sent, with the parent the account
 // leaves; if it fails, MoveAccount is not sent and its error is returned.
 func Move(ctx context.Context, c *organizations.Client, accountID, dest string, before func(from string) error) (bool, error) {
-	out, err := c.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(accountID)})
-	if err != nil {
-		return false, fmt.Errorf("ListParents %s: %w", accountID, err)
+	// An account has one parent, but ListParents pages like every
+	// Organizations list and may answer an empty page with a NextToken.
+	var parents []string
+	p := organizations.NewListParentsPaginator(c, &organizations.ListParentsInput{ChildId: aws.String(accountID)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return false, fmt.Errorf("ListParents %s: %w", accountID, err)
+		}
+		for _, parent := range out.Parents {
+			parents = append(parents, aws.ToString(parent.Id))
+		}
 	}
-	if len(out.Parents) == 0 {
-		return false, fmt.Errorf("ListParents %s: the account has no parent", accountID)
+	if len(parents) != 1 {
+		return false, fmt.Errorf("ListParents %s: the account has %d parents, want 1", accountID, len(parents))
 	}
-	from := aws.ToString(out.Parents[0].Id)
+	from := parents[0]
 	if from == dest {
 		return false, nil
 	}
@@ -147,7 +156,7 @@ func Move(ctx context.Context, c *organizations.Client, accountID, dest string, 
 			return false, fmt.Errorf("MoveAccount %s not sent: %w", accountID, err)
 		}
 	}
-	_, err = c.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(accountID),
+	_, err := c.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(accountID),
 		SourceParentId: aws.String(from), DestinationParentId: aws.String(dest)})
 	if err != nil {
 		return false, fmt.Errorf("MoveAccount %s from %s to %s: %w", accountID, from, dest, err)

@@ -91,12 +91,18 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	if duration > 0 {
 		in.DurationSeconds = aws.Int32(int32(duration / time.Second))
 	}
+	if err := ctx.Err(); err != nil { // interrupted: nothing new is sent
+		return nil, fmt.Errorf("AssumeRoot %s not called: %w", task.Name, err)
+	}
 	if a.BeforeAssume != nil {
 		if err := a.BeforeAssume(account, task); err != nil {
 			return nil, fmt.Errorf("AssumeRoot %s not called, as %w: %w", task.Name, ErrNotRecorded, err)
 		}
 	}
-	out, err := a.sts.AssumeRoot(ctx, in)
+	// Once recorded as started, the call is let finish even if the run is
+	// interrupted meanwhile (each attempt is bounded by the request
+	// timeout), so that its outcome is recorded, not "context canceled".
+	out, err := a.sts.AssumeRoot(context.WithoutCancel(ctx), in)
 	if err != nil {
 		err = a.classify(ctx, &AssumeError{Account: account, Task: task, Err: err})
 		if oe, ok := err.(*OrgError); ok {

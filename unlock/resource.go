@@ -143,13 +143,34 @@ func locateQueue(ctx context.Context, cfg aws.Config, account, name string) (Res
 		return r, nil // reading its policy next proves it exists
 	}
 	out, err := sqs.NewFromConfig(cfg).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name), QueueOwnerAWSAccountId: aws.String(account)})
-	if err != nil {
-		if isNoQueue(err) {
-			return Resource{}, fmt.Errorf("queue %q is not in account %s in %s (pass --region, or the queue URL): %w", name, account, cfg.Region, ErrNotFound)
-		}
+	switch {
+	case isNoQueue(err):
+		return Resource{}, fmt.Errorf("queue %q is not in account %s in %s (pass --region, or the queue URL): %w", name, account, cfg.Region, ErrNotFound)
+	case awserr.Code(err) == "AccessDenied":
+		// The queue exists (a missing one answers NonExistentQueue) but its
+		// policy refuses GetQueueUrl, which the root user's exemption may
+		// not cover: the policy is read and written with the URL's
+		// documented form, and reading it proves the queue is there.
+		return Resource{Service: SQS, Account: account, Name: name, Region: cfg.Region, URL: queueURL(cfg, account, name)}, nil
+	case err != nil:
 		return Resource{}, fmt.Errorf("GetQueueUrl: %w", err)
 	}
 	return Resource{Service: SQS, Account: account, Name: name, Region: cfg.Region, URL: aws.ToString(out.QueueUrl)}, nil
+}
+
+// queueURL is a queue's URL in the form the SQS Developer Guide documents
+// ("Amazon SQS queue and message identifiers"):
+// https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME, or under a custom
+// endpoint (the simulator) ENDPOINT/ACCOUNT_ID/NAME.
+func queueURL(cfg aws.Config, account, name string) string {
+	if cfg.BaseEndpoint != nil {
+		return strings.TrimRight(*cfg.BaseEndpoint, "/") + "/" + account + "/" + name
+	}
+	host := "sqs." + cfg.Region + ".amazonaws.com"
+	if strings.HasPrefix(cfg.Region, "cn-") {
+		host += ".cn"
+	}
+	return "https://" + host + "/" + account + "/" + name
 }
 
 func isNoQueue(err error) bool {
