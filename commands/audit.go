@@ -54,7 +54,16 @@ type AuditSummary struct {
 	ActiveAccessKeys    int `json:"active_access_keys"`
 	MFADevices          int `json:"mfa_devices"`
 	SigningCertificates int `json:"signing_certificates"`
-	APICalls            int `json:"api_calls"`
+	// APICalls sums the accounts' api_calls: the AssumeRoot and IAM calls
+	// of each, one per call however many times it was sent.
+	APICalls int `json:"api_calls"`
+	// Requests counts every HTTP request of the run (the Organizations
+	// listing too), each retry included; Throttled, those answered with a
+	// throttling error; Retries, those that were a call's second or later
+	// attempt.
+	Requests  int `json:"requests"`
+	Throttled int `json:"throttled"`
+	Retries   int `json:"retries"`
 }
 
 func (s *AuditSummary) add(r *AccountResult) {
@@ -123,7 +132,7 @@ Examples:
 			outputFlag(auditFormats...),
 			&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
 				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
-			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
+			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included: a ceiling over rootctl's own pacing, which slows down when AWS throttles (0: no ceiling)"},
 			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
 		),
 		Action: func(c *cli.Context) error {
@@ -158,6 +167,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	defer env.Close()
 	cfg := env.AWS.Copy()
 	awsconfig.LimitRate(&cfg, in.Rate)
+	requests := awsconfig.CountRequests(&cfg)
 
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {
@@ -171,6 +181,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
+	sink.summary.Requests, sink.summary.Throttled, sink.summary.Retries = requests.Requests(), requests.Throttled(), requests.Retries()
 	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
@@ -320,8 +331,16 @@ func (s *auditSink) finish() error {
 }
 
 func summaryLine(s AuditSummary) string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls)
+	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls%s)",
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls, retriesNote(s))
+}
+
+// retriesNote tells what retries cost, when there were any.
+func retriesNote(s AuditSummary) string {
+	if s.Retries == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d requests, %d throttled, %d retries", s.Requests, s.Throttled, s.Retries)
 }
 
 func interruptedNote(n int) string {
