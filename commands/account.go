@@ -56,15 +56,14 @@ Examples:
    rootctl account create --sim --name sandbox-42 --email aws+sandbox-42@example.com
    rootctl account create --name payments-prod --email aws+payments@example.com \
        --ou ou-ab12-cdef3456 --tag team=payments --tag env=prod -o json`,
-			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+			Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...),
 				&cli.StringFlag{Name: "name", Destination: &in.Name, Usage: "the account's `NAME` (1 to 50 characters)"},
 				&cli.StringFlag{Name: "email", Destination: &in.Email, Usage: "the root user's `EMAIL` address, unique across AWS"},
 				&cli.StringFlag{Name: "ou", Destination: &in.OU, Usage: "move the account to this `OU_ID` (default: stay in the root)"},
 				&cli.StringSliceFlag{Name: "tag", Usage: "tag the account with `KEY=VALUE` (repeatable)"},
 				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete any root credential the check finds"},
 				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to be created and ACTIVE"},
-				outputFlag("table", "json"),
-			),
+			), outputFlags(nil, "table", "json")...),
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
 					return err
@@ -160,7 +159,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	}
 	run.io.Infof("Creating account %s (request %s)…\n", in.Name, creation.RequestID)
 
-	report := newHookReport(run)
+	report := newHookReport(run, lister.Org.ID)
 	report.Account.Name, report.Account.Email = in.Name, in.Email
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()

@@ -411,6 +411,6 @@ func BenchmarkAuditThrottled10000Quota300Rate700(b *testing.B) {
 }
 
 func ExampleAuditSummary() {
-	fmt.Println(summaryLine(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}))
+	fmt.Println(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}.line())
 	// Output: 3 accounts: 1 compliant, 1 with root credentials, 1 skipped, 0 errors (7 API calls)
 }

@@ -93,6 +93,7 @@ type rootRun struct {
 	journal *orgrun.Journal
 	assumer *rootsession.Assumer
 	caller  string
+	org     orgscan.Organization // once read (startOrgRun)
 }
 
 // startRootRun opens the audit log, loads the AWS configuration and reads
@@ -146,6 +147,7 @@ func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpti
 		run.close()
 		return nil, nil, err
 	}
+	run.org = lister.Org
 	return run, lister, nil
 }
 

@@ -39,6 +39,7 @@ type UnlockInput struct {
 
 // UnlockReport is `rootctl unlock … -o json`.
 type UnlockReport struct {
+	Header
 	Account      string          `json:"account_id"`
 	Resource     unlock.Resource `json:"resource"`
 	Task         string          `json:"task_policy"`
@@ -84,7 +85,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 		Name:        service,
 		Usage:       fmt.Sprintf("unlock an %s %s's policy (%s)", strings.ToUpper(service), resource, unlock.Task(service).Name),
 		Description: "Examples:\n" + example,
-		Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
+		Flags: append(append(append(append(awsFlags(), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
 			&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` that owns the " + resource},
 			&cli.StringFlag{Name: resource, Destination: &in.Name, Usage: "the " + what},
 			&cli.StringFlag{Name: "policy-file", Destination: &in.PolicyFile, Usage: "replace the policy with the one in `FILE` (default: delete the policy, the documented fix)"},
@@ -92,8 +93,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 			&cli.StringFlag{Name: "restore", Destination: &in.Restore, Usage: "put back the policy saved in backup `FILE`"},
 			&cli.BoolFlag{Name: "force", Destination: &in.Force, Usage: "change a policy even though it does not lock everyone out"},
 			&cli.StringFlag{Name: "backup-dir", Destination: &in.BackupDir, Usage: "write the backup in `DIR` (default: backups/ in rootctl's state directory)"},
-			outputFlag(jobFormats...),
-		),
+					), outputFlags(nil, jobFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -255,7 +255,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	if err != nil {
 		return fmt.Errorf("reading the policy: %s", orgrun.ErrorText(err))
 	}
-	report := &UnlockReport{Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
+	report := &UnlockReport{Header: newHeader(run.org.ID, run.env.Now()), Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
 		Analysis: st.Analysis, Action: plan.action, PolicyAfter: plan.next, DryRun: in.DryRun, AuditLog: run.log.Path()}
 
 	w := deps.IO.Out
@@ -288,7 +288,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	printf(w, "  back up the current policy to %s first\n", backupDir)
 	if in.DryRun {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
-		return renderUnlock(deps.IO, in.Output, report)
+		return export(deps.IO, in.Output, false, report)
 	}
 	if err := confirm(deps.IO, in.Yes, 1, change); err != nil {
 		return err
@@ -326,7 +326,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		}
 		return fmt.Errorf("unlocking %s: %s", st.Resource, orgrun.ErrorText(applyErr))
 	}
-	if err := renderUnlock(deps.IO, in.Output, report); err != nil {
+	if err := export(deps.IO, in.Output, false, report); err != nil {
 		return err
 	}
 	if err := run.journal.Failed(); err != nil {
@@ -386,10 +386,7 @@ func showPolicy(w io.Writer, st *unlock.State) {
 	}
 }
 
-func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
-	if format == "json" {
-		return printJSON(io.Out, r)
-	}
+func (r *UnlockReport) render(s *screen) error {
 	if r.DryRun {
 		return nil
 	}
@@ -397,6 +394,6 @@ func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
 	if r.Verified {
 		verified = "yes (read back)"
 	}
-	printf(io.Out, "Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
+	s.printf("Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
 	return nil
 }

@@ -45,7 +45,7 @@ type Setup struct {
 	CallerARN                 string   `json:"caller_arn"`
 	CallerAccount             string   `json:"caller_account"`
 	CallerRole                string   `json:"caller_role"`
-	OrganizationID            string   `json:"organization_id"`
+	OrganizationID            string   `json:"-"` // rootctl status -o json has it in its header
 	ManagementAccount         string   `json:"management_account"`
 	FeatureSet                string   `json:"feature_set"`
 	TrustedAccess             State    `json:"trusted_access"`
