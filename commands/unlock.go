@@ -93,7 +93,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 			&cli.StringFlag{Name: "restore", Destination: &in.Restore, Usage: "put back the policy saved in backup `FILE`"},
 			&cli.BoolFlag{Name: "force", Destination: &in.Force, Usage: "change a policy even though it does not lock everyone out"},
 			&cli.StringFlag{Name: "backup-dir", Destination: &in.BackupDir, Usage: "write the backup in `DIR` (default: backups/ in rootctl's state directory)"},
-					), outputFlags(nil, jobFormats...)...),
+		), outputFlags(nil, jobFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
