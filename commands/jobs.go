@@ -157,6 +157,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, spec jobSpec) error {
 	if err := requireSelection(spec.command, in.Selection); err != nil {
 		return err
 	}
+	if err := canConfirm(deps.IO, in.Yes, in.DryRun); err != nil {
+		return err
+	}
 	run, lister, err := startOrgRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
