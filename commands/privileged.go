@@ -38,7 +38,7 @@ func rootFlags(o *RootOptions) []cli.Flag {
 			Usage: "why root access is needed: a sentence or ticket ID, recorded with every action (`TEXT`, required)"},
 		&cli.StringFlag{Name: "audit-log", Destination: &o.AuditLog, Category: "Record",
 			Action: func(*cli.Context, string) error { o.AuditLogSet = true; return nil },
-			Usage: "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
+			Usage:  "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
 	}
 }
 
