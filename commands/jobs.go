@@ -77,6 +77,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	if err := requireSelection(job.Command, in.Selection); err != nil {
 		return err
 	}
+	if err := canConfirm(deps.IO, in.Yes, in.DryRun); err != nil {
+		return err
+	}
 	run, lister, err := startOrgRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err

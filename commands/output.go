@@ -426,6 +426,16 @@ func day(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
+// canConfirm refuses, before anything is asked of AWS, a run that would
+// change something but could not be confirmed: no --yes, no --dry-run, and
+// no terminal to ask on.
+func canConfirm(io *IOStreams, yes, dryRun bool) error {
+	if yes || dryRun || io.InTTY {
+		return nil
+	}
+	return usageErrorf("refusing to change anything without confirmation: pass --yes (or run on a terminal), or --dry-run to only see the plan")
+}
+
 // confirm asks before a change: --yes skips the question; on a terminal
 // the user must type n, the count of what will change, to agree to what
 // ("delete 14 credentials in 7 accounts"), which the question names;
@@ -434,8 +444,8 @@ func confirm(io *IOStreams, yes bool, n int, what string) error {
 	if yes {
 		return nil
 	}
-	if !io.InTTY {
-		return usageErrorf("refusing to change anything without confirmation: pass --yes (or run on a terminal), or --dry-run to only see the plan")
+	if err := canConfirm(io, yes, false); err != nil {
+		return err
 	}
 	printf(io.ErrOut, "Type %d to %s: ", n, what)
 	line, err := io.ReadLine()

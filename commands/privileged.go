@@ -29,6 +29,9 @@ const maxReason = 512
 type RootOptions struct {
 	Reason   string
 	AuditLog string // "" for the default in the state directory
+	// AuditLogSet says --audit-log was given, so that an empty value is
+	// refused rather than read as the default.
+	AuditLogSet bool
 }
 
 // rootFlags are --reason and --audit-log.
@@ -37,7 +40,8 @@ func rootFlags(o *RootOptions) []cli.Flag {
 		&cli.StringFlag{Name: "reason", EnvVars: []string{"ROOTCTL_REASON"}, Destination: &o.Reason, Category: "Record",
 			Usage: "why root access is needed: a sentence or ticket ID, recorded with every action (`TEXT`, required)"},
 		&cli.StringFlag{Name: "audit-log", Destination: &o.AuditLog, Category: "Record",
-			Usage: "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
+			Action: func(*cli.Context, string) error { o.AuditLogSet = true; return nil },
+			Usage:  "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
 	}
 }
 
@@ -53,6 +57,8 @@ func changeFlags(dryRun, yes *bool) []cli.Flag {
 func (o RootOptions) check() error {
 	r := strings.TrimSpace(o.Reason)
 	switch {
+	case o.AuditLogSet && strings.TrimSpace(o.AuditLog) == "":
+		return usageErrorf("--audit-log is empty: name a file, or leave the flag out for the default in rootctl's state directory")
 	case r == "":
 		return usageErrorf("--reason is required: say why root access is needed, e.g. --reason \"INC-1234 unlock bucket\" (or set ROOTCTL_REASON)")
 	case len(r) > maxReason:

@@ -216,6 +216,9 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	if err != nil {
 		return err
 	}
+	if err := canConfirm(deps.IO, in.Yes, in.DryRun); err != nil {
+		return err
+	}
 	task := unlock.Task(in.Service)
 	if plan.action == "replace" && !in.Force {
 		if a, _ := unlock.Analyze(in.Service, "", *plan.next); a.Lockout() {
