@@ -26,7 +26,10 @@ type SessionInput struct {
 	Account  string
 	Task     string
 	Duration string // seconds, or a Go duration such as 10m
-	Format   string // credentials only
+	Output   string // credentials only: env, json or process
+	// outputFlag names the flag Output came from, for messages: --output,
+	// or --format, its former name.
+	outputFlag string
 }
 
 func sessionFlags(in *SessionInput) []cli.Flag {
@@ -112,19 +115,26 @@ Formats: env (export lines for eval), json, process (credential_process
 Version 1, for an AWS CLI profile).
 
 Examples:
-   rootctl credentials --account 111122223333 --task audit --duration 300 --format json --reason SEC-1
+   rootctl credentials --account 111122223333 --task audit --duration 300 -o json --reason SEC-1
    eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
    # ~/.aws/config: the profile rootctl itself uses (--profile mgmt) must be
    # another one, with the management account's credentials
    [profile root-unlock]
-   credential_process = rootctl credentials --profile mgmt --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,
+   credential_process = rootctl credentials --profile mgmt --account 111122223333 --task s3-unlock -o process --reason "INC-7"`,
 		Flags: append(sessionFlags(&in),
-			&cli.StringFlag{Name: "format", Value: "env", Destination: &in.Format, Usage: "`FORMAT`: env, json or process"}),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "env", Usage: "output `FORMAT`: env, json or process"},
+			&cli.StringFlag{Name: "format", Hidden: true, Usage: "the former name of --output"}),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			in.AWS = awsOptions(c)
+			in.AWS, in.Output, in.outputFlag = awsOptions(c), c.String("output"), "--output"
+			if c.IsSet("format") {
+				if c.IsSet("output") && c.String("output") != c.String("format") {
+					return usageErrorf("--format is the former name of --output: pass one")
+				}
+				in.Output, in.outputFlag = c.String("format"), "--format"
+			}
 			return CredentialsCommand(c.Context, in, deps)
 		},
 	}
@@ -139,7 +149,7 @@ type processCredentials struct {
 	Expiration      string `json:"Expiration"`
 }
 
-// sessionCredentials is `--format json`.
+// sessionCredentials is `-o json`.
 type sessionCredentials struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	SecretAccessKey string `json:"SecretAccessKey"`
@@ -152,7 +162,11 @@ type sessionCredentials struct {
 
 // CredentialsCommand runs `rootctl credentials`.
 func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error {
-	if err := checkOption("--format", in.Format, credentialFormats...); err != nil {
+	flag := in.outputFlag
+	if flag == "" {
+		flag = "--output"
+	}
+	if err := checkOption(flag, in.Output, credentialFormats...); err != nil {
 		return err
 	}
 	task, d, err := in.check()
@@ -166,13 +180,13 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	defer run.close()
 	// Fail closed: credentials that the log does not show handed out are
 	// not handed out.
-	if err := run.journal.Record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
+	if err := run.journal.Record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Output,
 		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}); err != nil {
 		return fmt.Errorf("the session's credentials are not printed, as the audit log could not record them: %w", err)
 	}
 	exp := sess.Expires.UTC().Format(time.RFC3339)
 	out := deps.IO.Out
-	switch in.Format {
+	switch in.Output {
 	case "json":
 		return printJSON(out, sessionCredentials{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp,
 			in.Account, task.ARN(), run.env.AWS.Region})
