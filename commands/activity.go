@@ -42,7 +42,7 @@ session did there. Summaries by caller and by task follow the list.
 Run it where AssumeRoot is called (the management account or the IAM
 delegated administrator) and in the region rootctl uses (--region).
 
-Exit codes: 0 success; 1 failure; 2 usage error; 130 interrupted.
+` + exitCodesFor(map[int]string{ExitOK: "success"}) + `
 
 Examples:
    rootctl activity --sim
@@ -52,7 +52,7 @@ Examples:
 		Flags: append(append(awsFlags(),
 			&cli.StringFlag{Name: "since", Value: "7d", Destination: &in.Since, Usage: "the window: a `DURATION` back from now (7d, 36h, 90m) or a date (2026-11-01, RFC 3339); at most 90d"},
 			&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "only calls that targeted this member account `ID`"},
-			&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "only calls for this `TASK` (audit, delete, create-password, s3-unlock, sqs-unlock or the policy name)"},
+			&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "only calls for this `TASK` (" + taskNames() + ", or the policy name)"},
 		), outputFlags(&in.Wide, activityFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {

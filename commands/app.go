@@ -25,20 +25,15 @@ func appVersion() string {
 	return "dev"
 }
 
-const appDescription = `rootctl governs the root user of every member account of an AWS organization
+// appDescription is `rootctl --help`'s text, with the exit codes of
+// exitCodes.
+var appDescription = `rootctl governs the root user of every member account of an AWS organization
 through centralized root access (sts:AssumeRoot with task-scoped policies).
 Run it from the management account or the IAM delegated administrator.
 
 Try it with no AWS account: rootctl audit --sim
 
-Exit codes:
-   0    success; for audit: no root credentials found
-   1    failure
-   2    usage error (bad flag, argument or input file)
-   3    audit found root credentials (--exit-zero turns this off); locks found a locked bucket
-   4    some accounts could not be processed, or a change failed
-   130  interrupted
-   exec passes its command's exit code through.
+` + exitCodesHelp() + `
 
 Commands that act as root (delete, recovery, unlock, locks, credentials, exec)
 need --reason and record every action in an audit log.`

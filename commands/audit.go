@@ -43,9 +43,9 @@ IAMAuditRootUserCredentials and reports each root user's password, access keys
 the organization's listing arrives. The management account and accounts that
 are not ACTIVE are listed as skipped, with the reason.
 
-Exit codes: 0 no root credentials found; 3 root credentials found (unless
---exit-zero); 4 some accounts could not be audited; 1 other failure; 2 usage
-error; 130 interrupted.
+` + exitCodesFor(map[int]string{
+			ExitOK: "no root credentials found", ExitFindings: "root credentials found (unless --exit-zero)",
+			ExitPartial: "some accounts could not be audited"}) + `
 
 Examples:
    rootctl audit --sim

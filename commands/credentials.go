@@ -35,7 +35,7 @@ type SessionInput struct {
 func sessionFlags(in *SessionInput) []cli.Flag {
 	return append(append(awsFlags(), rootFlags(&in.Root)...),
 		&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` to act in as root"},
-		&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "the task policy: `TASK` is audit, create-password, delete, s3-unlock, sqs-unlock, a policy name or its ARN"},
+		&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "the task policy: `TASK` is " + taskNames() + ", a policy name or its ARN"},
 		&cli.StringFlag{Name: "duration", Value: "900", Destination: &in.Duration, Usage: "session length in `SECONDS` (or 10m), at most 900"},
 	)
 }
@@ -51,7 +51,7 @@ func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
 	case !awserr.ValidAccountID(in.Account):
 		return rootsession.Task{}, 0, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
 	case in.Task == "":
-		return rootsession.Task{}, 0, usageErrorf("--task is required: one of audit, create-password, delete, s3-unlock, sqs-unlock")
+		return rootsession.Task{}, 0, usageErrorf("--task is required: one of %s", taskNames())
 	}
 	task, err := rootsession.ParseTask(in.Task)
 	if err != nil {
@@ -62,6 +62,16 @@ func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
 		return rootsession.Task{}, 0, err
 	}
 	return task, d, nil
+}
+
+// taskNames lists rootctl's names of the root tasks (rootsession.Tasks),
+// for help and messages.
+func taskNames() string {
+	var names []string
+	for _, t := range rootsession.Tasks() {
+		names = append(names, t.Alias)
+	}
+	return strings.Join(names, ", ")
 }
 
 func parseDuration(s string) (time.Duration, error) {

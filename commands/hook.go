@@ -33,11 +33,15 @@ type HookInput struct {
 
 var hookFormats = []string{"json", "table"}
 
-const hookExitCodes = `Exit codes: 0 the account has no root credentials (none found, or all removed
-with --remediate); 3 root credentials found and left; 4 the root user could not
-be audited, or --remediate could not remove everything; 5 timed out waiting for
-the account; 6 the account creation failed, or the account is suspended or
-closing; 1 other failure; 2 usage error; 130 interrupted.`
+// hookExitCodes are the exit codes of the post-provisioning check: the
+// hook's and account create's.
+var hookExitCodes = exitCodesFor(map[int]string{
+	ExitOK:             "the account has no root credentials (none found, or all removed with --remediate)",
+	ExitFindings:       "root credentials found and left",
+	ExitPartial:        "the root user could not be audited, or --remediate could not remove everything",
+	ExitTimeout:        "timed out waiting for the account",
+	ExitNotProvisioned: "the account creation failed, or the account is suspended or closing",
+})
 
 func hookCommand(deps *Deps) *cli.Command {
 	var in HookInput

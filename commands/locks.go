@@ -24,8 +24,8 @@ each policy in the bucket's region and reports those that lock everyone out,
 with the locking statement. Nothing is changed; the sessions are recorded in
 the audit log with --reason.
 
-Exit codes: 0 no locked bucket; 3 locked buckets found; 4 some accounts could
-not be checked; 1 other failure; 2 usage error; 130 interrupted.
+` + exitCodesFor(map[int]string{
+			ExitOK: "no locked bucket", ExitFindings: "locked buckets found", ExitPartial: "some accounts could not be checked"}) + `
 
 Examples:
    rootctl locks --sim --reason "INC-7 find the locked bucket"
