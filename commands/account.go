@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
@@ -146,12 +145,11 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 			return fmt.Errorf("checking --ou, so no account was created: %v", orgrun.ErrorText(err))
 		}
 	}
-	org := organizations.NewFromConfig(run.env.AWS)
 	create := auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email}
 	if err := run.journal.RecordStarted(create); err != nil {
 		return fmt.Errorf("no account was created, as the audit log could not record the request: %w", err)
 	}
-	creation, err := provision.Create(ctx, org, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
+	creation, err := provision.Create(ctx, run.env.AWS, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
 	create.RequestID, create.Outcome, create.Error = creation.RequestID, outcomeOf(err), errString(err)
 	run.journal.Record(create)
 	if err != nil {
@@ -163,7 +161,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	report.Account.Name, report.Account.Email = in.Name, in.Email
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	created, err := provision.WaitCreated(waitCtx, org, creation.RequestID, nil)
+	created, err := provision.WaitCreated(waitCtx, run.env.AWS, creation.RequestID, nil)
 	if created.RequestID == "" {
 		created = creation
 	}
@@ -185,7 +183,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	if in.OU != "" {
 		move := auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU}
 		sent := false
-		_, err := provision.Move(ctx, org, created.AccountID, in.OU, func(string) error {
+		_, err := provision.Move(ctx, run.env.AWS, created.AccountID, in.OU, func(string) error {
 			err := run.journal.RecordStarted(move)
 			sent = err == nil
 			return err

@@ -11,10 +11,10 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
@@ -129,14 +129,14 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		file.Close()
 		return nil, err
 	}
-	id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	caller, err := awsconfig.CallerARN(ctx, env.AWS)
 	if err != nil {
 		file.Close()
 		env.Close()
 		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", awserr.Describe(err))
 	}
-	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
-	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: aws.ToString(id.Arn)}
+	log := auditlog.New(file, path, caller, strings.TrimSpace(o.Reason), env.Now)
+	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: caller}
 	r.assumer = newAssumer(env.AWS, env.Now)
 	r.journal.Sessions(r.assumer)
 	return r, nil
