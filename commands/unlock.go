@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/orgrun"
@@ -298,24 +297,7 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	}
 	// The change is recorded ahead (started, naming the backup) and its
 	// outcome as soon as AWS answers, before the read-back.
-	entry := func(backup string) auditlog.Entry {
-		return auditlog.Entry{Account: in.Account, Task: task.Name, Action: setPolicyAction(in.Service, plan.next), Target: st.Resource.ARN(),
-			Backup: backup, SessionKeyID: lease.KeyID()}
-	}
-	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Hooks{
-		Before: func(backup string) error { return run.journal.RecordStarted(entry(backup)) },
-		After: func(res unlock.Result, err error) {
-			e := entry(res.Backup)
-			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
-			if err != nil {
-				e.Outcome, e.Error = auditlog.Failed, orgrun.ErrorText(err)
-				if e.RequestID == "" {
-					e.RequestID = awserr.RequestID(err)
-				}
-			}
-			run.journal.Record(e)
-		},
-	})
+	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Recorded(run.journal, lease, st, plan.next))
 	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
 	if res.Backup != "" {
 		printf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
@@ -345,16 +327,6 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 }
 
 var pastTense = map[string]string{"delete": "deleted the policy of", "replace": "replaced the policy of", "restore": "restored the policy of"}
-
-func setPolicyAction(service string, next *string) string {
-	switch {
-	case service == unlock.SQS:
-		return "sqs:SetQueueAttributes"
-	case next == nil:
-		return "s3:DeleteBucketPolicy"
-	}
-	return "s3:PutBucketPolicy"
-}
 
 func deref(s *string) string {
 	if s == nil {
