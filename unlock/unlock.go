@@ -179,7 +179,7 @@ func Recorded(rec Recorder, lease *rootsession.Lease, st *State, next *string) H
 			e := entry(res.Backup)
 			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
 			if err != nil {
-				e.Outcome, e.Error = auditlog.Failed, errorText(err)
+				e.Outcome, e.Error = auditlog.Failed, rootsession.Describe(err)
 				if e.RequestID == "" {
 					e.RequestID = awserr.RequestID(err)
 				}
@@ -187,16 +187,6 @@ func Recorded(rec Recorder, lease *rootsession.Lease, st *State, next *string) H
 			rec.Record(e)
 		},
 	}
-}
-
-// errorText renders an error for the audit log, as orgrun.ErrorText does
-// for reports: an AssumeError with its hint, else "Code: message".
-func errorText(err error) string {
-	var ae *rootsession.AssumeError
-	if errors.As(err, &ae) {
-		return ae.Error()
-	}
-	return awserr.Describe(err)
 }
 
 // SetPolicyAction names the AWS action that writes next (nil: deletes the
