@@ -7,24 +7,10 @@ package commands
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
-
-// version is set at build time with -ldflags "-X github.com/rootctl/rootctl/commands.version=v1.2.3".
-var version = ""
-
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return "dev"
-}
 
 const appDescription = `rootctl governs the root user of every member account of an AWS organization
 through centralized root access (sts:AssumeRoot with task-scoped policies).
@@ -53,7 +39,7 @@ func NewApp(deps *Deps) *cli.App {
 		Name:                 "rootctl",
 		Usage:                "govern the root user of every AWS Organizations member account",
 		Description:          appDescription,
-		Version:              appVersion(),
+		Version:              currentVersion().Version,
 		Reader:               deps.IO.In,
 		Writer:               deps.IO.Out,
 		ErrWriter:            deps.IO.ErrOut,
@@ -77,7 +63,7 @@ func NewApp(deps *Deps) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
-				cli.ShowVersion(c)
+				printVersion(c)
 				return nil
 			}
 			if c.NArg() > 0 {
@@ -96,7 +82,7 @@ func NewApp(deps *Deps) *cli.App {
 		Name: "help", Usage: "show help for rootctl or a command", ArgsUsage: "[COMMAND]", HideHelp: true,
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
-				cli.ShowVersion(c)
+				printVersion(c)
 				return nil
 			}
 			switch {
