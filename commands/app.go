@@ -6,24 +6,10 @@ package commands
 
 import (
 	"context"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
-
-// version is set at build time with -ldflags "-X github.com/rootctl/rootctl/commands.version=v1.2.3".
-var version = ""
-
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return "dev"
-}
 
 // appDescription is `rootctl --help`'s text, with the exit codes of
 // exitCodes.
@@ -47,7 +33,7 @@ func NewApp(deps *Deps) *cli.App {
 		Name:                 "rootctl",
 		Usage:                "govern the root user of every AWS Organizations member account",
 		Description:          appDescription,
-		Version:              appVersion(),
+		Version:              currentVersion().Version,
 		Reader:               deps.IO.In,
 		Writer:               deps.IO.Out,
 		ErrWriter:            deps.IO.ErrOut,
@@ -71,7 +57,7 @@ func NewApp(deps *Deps) *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
-				cli.ShowVersion(c)
+				printVersion(c)
 				return nil
 			}
 			if c.NArg() > 0 {
@@ -90,7 +76,7 @@ func NewApp(deps *Deps) *cli.App {
 		Name: "help", Usage: "show help for rootctl or a command", ArgsUsage: "[COMMAND]", HideHelp: true,
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
-				cli.ShowVersion(c)
+				printVersion(c)
 				return nil
 			}
 			switch {
