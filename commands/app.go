@@ -1,7 +1,10 @@
 // Package commands is rootctl's command line: one file per command, each
-// with its flags, input validation, the calls into rootctl's packages and
-// the rendering of results. Only this package knows about flags and
-// terminals.
+// with its input struct, the registration of its flags, their validation,
+// its prompts and the choice of renderer, and a plain XCommand function
+// that calls rootctl's packages. Reports render themselves (the *report.go
+// files) through one output layer (output.go), and exit codes come from
+// one table (errors.go). Only this package knows about flags and
+// terminals; it makes no AWS call of its own.
 package commands
 
 import (

@@ -2,7 +2,8 @@
 // account creation request (CreateAccount, DescribeCreateAccountStatus),
 // the move into an OU, the wait until a new account is ACTIVE, and the
 // CreateAccountResult event that AWS Organizations emits when a creation
-// ends.
+// ends; and the post-provisioning check of a new account (Checker): no root
+// credentials, or, when asked, none left.
 package provision
 
 import (
