@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
@@ -56,15 +55,14 @@ Examples:
    rootctl account create --sim --name sandbox-42 --email aws+sandbox-42@example.com
    rootctl account create --name payments-prod --email aws+payments@example.com \
        --ou ou-ab12-cdef3456 --tag team=payments --tag env=prod -o json`,
-			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+			Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...),
 				&cli.StringFlag{Name: "name", Destination: &in.Name, Usage: "the account's `NAME` (1 to 50 characters)"},
 				&cli.StringFlag{Name: "email", Destination: &in.Email, Usage: "the root user's `EMAIL` address, unique across AWS"},
 				&cli.StringFlag{Name: "ou", Destination: &in.OU, Usage: "move the account to this `OU_ID` (default: stay in the root)"},
 				&cli.StringSliceFlag{Name: "tag", Usage: "tag the account with `KEY=VALUE` (repeatable)"},
 				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete any root credential the check finds"},
 				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to be created and ACTIVE"},
-				outputFlag("table", "json"),
-			),
+			), outputFlags(nil, "table", "json")...),
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
 					return err
@@ -147,12 +145,11 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 			return fmt.Errorf("checking --ou, so no account was created: %v", orgrun.ErrorText(err))
 		}
 	}
-	org := organizations.NewFromConfig(run.env.AWS)
 	create := auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email}
 	if err := run.journal.RecordStarted(create); err != nil {
 		return fmt.Errorf("no account was created, as the audit log could not record the request: %w", err)
 	}
-	creation, err := provision.Create(ctx, org, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
+	creation, err := provision.Create(ctx, run.env.AWS, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
 	create.RequestID, create.Outcome, create.Error = creation.RequestID, outcomeOf(err), errString(err)
 	run.journal.Record(create)
 	if err != nil {
@@ -160,11 +157,11 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	}
 	run.io.Infof("Creating account %s (request %s)…\n", in.Name, creation.RequestID)
 
-	report := newHookReport(run)
+	report := newHookReport(run, lister.Org.ID)
 	report.Account.Name, report.Account.Email = in.Name, in.Email
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	created, err := provision.WaitCreated(waitCtx, org, creation.RequestID, nil)
+	created, err := provision.WaitCreated(waitCtx, run.env.AWS, creation.RequestID, nil)
 	if created.RequestID == "" {
 		created = creation
 	}
@@ -186,7 +183,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	if in.OU != "" {
 		move := auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU}
 		sent := false
-		_, err := provision.Move(ctx, org, created.AccountID, in.OU, func(string) error {
+		_, err := provision.Move(ctx, run.env.AWS, created.AccountID, in.OU, func(string) error {
 			err := run.journal.RecordStarted(move)
 			sent = err == nil
 			return err

@@ -93,6 +93,9 @@ func TestActivityShowsWhatRootctlDid(t *testing.T) {
 		{[]string{"--account", "222222222202"}, 1},
 		{[]string{"--account", "555555555501"}, 0},
 		{[]string{"--since", "1h"}, 7},
+		// CloudTrail keeps each Region's events apart: rootctl called
+		// STS in us-east-1, so eu-west-1's history has none of its calls.
+		{[]string{"--region", "eu-west-1"}, 0},
 	} {
 		code, out, stderr := h.run(append([]string{"activity", "-o", "json"}, tc.args...)...)
 		if r := parseJSON[ActivityReport](t, out); code != ExitOK || len(r.Events) != tc.want {

@@ -52,7 +52,7 @@ func TestCommandLine(t *testing.T) {
 		wantOut  string
 		wantErr  string
 	}{
-		{"version", []string{"--version"}, 0, "rootctl version", ""},
+		{"--version says the version", []string{"--version"}, 0, "rootctl dev\n", ""},
 		{"help lists the exit codes", []string{"--help"}, 0, "3    audit found root credentials", ""},
 		{"audit help has an example", []string{"audit", "--help"}, 0, "rootctl audit --sim", ""},
 		{"an unknown command", []string{"frobnicate"}, ExitUsage, "", `unknown command "frobnicate"`},

@@ -2,13 +2,9 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,79 +26,7 @@ type AuditInput struct {
 	Concurrency int
 	Rate        float64
 	ExitZero    bool
-}
-
-// AccountResult is one account of an audit report. The credential fields
-// are present for audited accounts only.
-type AccountResult struct {
-	orgrun.Result
-	*rootcreds.Findings
-	APICalls int `json:"api_calls"`
-}
-
-// AuditSummary counts an audit's results.
-type AuditSummary struct {
-	Accounts            int `json:"accounts"`
-	Audited             int `json:"audited"`
-	Compliant           int `json:"compliant"`
-	WithRootCredentials int `json:"with_root_credentials"`
-	Skipped             int `json:"skipped"`
-	Errors              int `json:"errors"`
-	Interrupted         int `json:"interrupted"`
-	Passwords           int `json:"passwords"`
-	AccessKeys          int `json:"access_keys"`
-	ActiveAccessKeys    int `json:"active_access_keys"`
-	MFADevices          int `json:"mfa_devices"`
-	SigningCertificates int `json:"signing_certificates"`
-	// APICalls sums the accounts' api_calls: the AssumeRoot and IAM calls
-	// of each, one per call however many times it was sent.
-	APICalls int `json:"api_calls"`
-	// Requests counts every HTTP request of the run (the Organizations
-	// listing too), each retry included; Throttled, those answered with a
-	// throttling error; Retries, those that were a call's second or later
-	// attempt.
-	Requests  int `json:"requests"`
-	Throttled int `json:"throttled"`
-	Retries   int `json:"retries"`
-}
-
-func (s *AuditSummary) add(r *AccountResult) {
-	s.Accounts++
-	s.APICalls += r.APICalls
-	switch r.Status {
-	case orgrun.StatusSkipped:
-		s.Skipped++
-	case orgrun.StatusError:
-		s.Errors++
-	case orgrun.StatusInterrupted:
-		s.Interrupted++
-	case orgrun.StatusCompliant:
-		s.Audited++
-		s.Compliant++
-	case orgrun.StatusRootCredentials:
-		s.Audited++
-		s.WithRootCredentials++
-		f := r.Findings
-		if f.Password != nil {
-			s.Passwords++
-		}
-		s.AccessKeys += len(f.AccessKeys)
-		for _, k := range f.AccessKeys {
-			if k.Status == "Active" {
-				s.ActiveAccessKeys++
-			}
-		}
-		s.MFADevices += len(f.MFADevices)
-		s.SigningCertificates += len(f.SigningCertificates)
-	}
-}
-
-// AuditReport is `rootctl audit -o json`: one document, field names stable.
-type AuditReport struct {
-	Organization orgscan.Organization `json:"organization"`
-	GeneratedAt  time.Time            `json:"generated_at"`
-	Accounts     []AccountResult      `json:"accounts"`
-	Summary      AuditSummary         `json:"summary"`
+	Wide        bool
 }
 
 var auditFormats = []string{"table", "json", "csv", "ndjson"}
@@ -119,9 +43,9 @@ IAMAuditRootUserCredentials and reports each root user's password, access keys
 the organization's listing arrives. The management account and accounts that
 are not ACTIVE are listed as skipped, with the reason.
 
-Exit codes: 0 no root credentials found; 3 root credentials found (unless
---exit-zero); 4 some accounts could not be audited; 1 other failure; 2 usage
-error; 130 interrupted.
+` + exitCodesFor(map[int]string{
+			ExitOK: "no root credentials found", ExitFindings: "root credentials found (unless --exit-zero)",
+			ExitPartial: "some accounts could not be audited"}) + `
 
 Examples:
    rootctl audit --sim
@@ -129,12 +53,12 @@ Examples:
    rootctl audit --tag env=prod --exclude 111122223333 -o csv
    rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
 		Flags: append(append(awsFlags(), selectionFlags()...),
-			outputFlag(auditFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
-				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
-			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included: a ceiling over rootctl's own pacing, which slows down when AWS throttles (0: no ceiling)"},
-			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
-		),
+			append(outputFlags(&in.Wide, auditFormats...),
+				&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
+					Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
+				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included: a ceiling over rootctl's own pacing, which slows down when AWS throttles (0: no ceiling)"},
+				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
+			)...),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
 			if err != nil {
@@ -244,39 +168,42 @@ func refusedAssumes(err error) int {
 }
 
 // auditSink gathers results as accounts finish: ndjson is written at once
-// (so memory stays flat), the other formats are rendered at the end.
+// (so memory stays flat), the other formats are exported at the end.
 type auditSink struct {
-	io      *IOStreams
-	in      AuditInput
-	org     orgscan.Organization
-	started time.Time
+	io     *IOStreams
+	in     AuditInput
+	report AuditReport
 
 	mu      sync.Mutex
-	results []AccountResult
+	results orgrun.Collector[AccountResult, *AccountResult]
 	summary AuditSummary
-	ndjson  *json.Encoder
+	ndjson  *ndjson
 	werr    error
 }
 
 func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now time.Time) *auditSink {
-	s := &auditSink{io: io, in: in, org: org, started: now.UTC().Truncate(time.Second)}
+	s := &auditSink{io: io, in: in, report: AuditReport{Header: newHeader(org.ID, now), Organization: org}}
 	if in.Output == "ndjson" {
-		s.ndjson = json.NewEncoder(io.Out)
+		s.ndjson = newNDJSON(io.Out, s.report.Header)
 	}
 	return s
 }
 
 func (s *auditSink) add(r *AccountResult) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.summary.add(r)
-	if s.ndjson != nil {
-		if err := s.ndjson.Encode(r); err != nil && s.werr == nil {
-			s.werr = err
-		}
+	s.mu.Unlock()
+	if s.ndjson == nil {
+		s.results.Add(r)
 		return
 	}
-	s.results = append(s.results, *r)
+	if err := s.ndjson.Write(r); err != nil {
+		s.mu.Lock()
+		if s.werr == nil {
+			s.werr = err
+		}
+		s.mu.Unlock()
+	}
 }
 
 // startProgress shows a one-line progress display on stderr when stderr is
@@ -309,168 +236,16 @@ func (s *auditSink) startProgress() func() {
 	return func() { close(done); wg.Wait() }
 }
 
+// finish writes the report, or with ndjson, whose lines are written, the
+// summary on stderr.
 func (s *auditSink) finish() error {
 	if s.werr != nil {
 		return fmt.Errorf("writing the report: %w", s.werr)
 	}
-	orgrun.SortByAccount(s.results)
-	switch s.in.Output {
-	case "json":
-		accounts := s.results
-		if accounts == nil {
-			accounts = []AccountResult{}
-		}
-		return printJSON(s.io.Out, AuditReport{Organization: s.org, GeneratedAt: s.started, Accounts: accounts, Summary: s.summary})
-	case "csv":
-		return writeAuditCSV(s.io.Out, s.results)
-	case "ndjson":
-		s.io.Infof("%s\n", summaryLine(s.summary))
+	if s.ndjson != nil {
+		s.io.Infof("%s\n", s.summary.line())
 		return nil
 	}
-	return writeAuditTable(s.io, s.results, s.summary)
-}
-
-func summaryLine(s AuditSummary) string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls%s)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls, retriesNote(s))
-}
-
-// retriesNote tells what retries cost, when there were any.
-func retriesNote(s AuditSummary) string {
-	if s.Retries == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; %d requests, %d throttled, %d retries", s.Requests, s.Throttled, s.Retries)
-}
-
-func interruptedNote(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", %d not audited (interrupted)", n)
-}
-
-func writeAuditTable(ios *IOStreams, results []AccountResult, sum AuditSummary) error {
-	w := ios.Out
-	t := newTable(w, "Account", "Name", "Result", "Password", "Access keys", "MFA devices", "Signing certificates")
-	for _, r := range results {
-		row := []any{r.ID, r.Name, ios.Color(statusColor(r.Status), resultCell(r)), "", "", "", ""}
-		if f := r.Findings; f != nil {
-			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
-		}
-		t.Append(row...)
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	printf(w, "%s\n", summaryLine(sum))
-	return nil
-}
-
-// statusColor is the colour of an account's status in tables: red for
-// what needs action, yellow for what was not looked at, green for clean.
-func statusColor(status string) string {
-	switch status {
-	case orgrun.StatusCompliant:
-		return colorGreen
-	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed:
-		return colorRed
-	}
-	return colorYellow
-}
-
-func resultCell(r AccountResult) string {
-	switch r.Status {
-	case orgrun.StatusCompliant:
-		return "compliant"
-	case orgrun.StatusRootCredentials:
-		return "ROOT CREDENTIALS"
-	case orgrun.StatusError:
-		return "error: " + r.Error
-	}
-	return r.Status + ": " + r.Reason
-}
-
-func passwordCell(f *rootcreds.Findings) string {
-	if f.Password == nil {
-		return "-"
-	}
-	return "yes, set " + day(f.Password.Created)
-}
-
-func keysCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, k := range f.AccessKeys {
-		use := "never used"
-		if k.LastUsed != nil {
-			use = "used " + day(*k.LastUsed) + " " + k.LastService + "/" + k.LastRegion
-		}
-		lines = append(lines, k.ID+" "+k.Status+", "+use)
-	}
-	return orDash(lines)
-}
-
-func mfaCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, d := range f.MFADevices {
-		lines = append(lines, d.Kind+" "+d.Serial[strings.LastIndex(d.Serial, ":")+1:]+" ("+day(d.Enabled)+")")
-	}
-	return orDash(lines)
-}
-
-func certsCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, c := range f.SigningCertificates {
-		lines = append(lines, c.ID+" "+c.Status+" ("+day(c.Uploaded)+")")
-	}
-	return orDash(lines)
-}
-
-// orDash is a multi-line table cell of the given lines, each made safe by
-// termSafe, or "-" for none.
-func orDash(ss []string) termText {
-	if len(ss) == 0 {
-		return "-"
-	}
-	return lines(ss...)
-}
-
-var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
-	"password", "password_created", "access_keys", "active_access_keys", "access_key_ids", "last_key_use",
-	"mfa_devices", "mfa_kinds", "signing_certificates"}
-
-func writeAuditCSV(w io.Writer, results []AccountResult) error {
-	cw := newCSV(w)
-	cw.Write(auditCSVHeader...)
-	for _, r := range results {
-		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", ""}
-		if f := r.Findings; f != nil {
-			row[7] = strconv.FormatBool(f.Password != nil)
-			if f.Password != nil {
-				row[8] = f.Password.Created.UTC().Format(time.RFC3339)
-			}
-			var ids, kinds []string
-			var lastUse time.Time
-			active := 0
-			for _, k := range f.AccessKeys {
-				ids = append(ids, k.ID)
-				if k.Status == "Active" {
-					active++
-				}
-				if k.LastUsed != nil && k.LastUsed.After(lastUse) {
-					lastUse = *k.LastUsed
-				}
-			}
-			for _, d := range f.MFADevices {
-				kinds = append(kinds, d.Kind)
-			}
-			row[9], row[10], row[11] = strconv.Itoa(len(f.AccessKeys)), strconv.Itoa(active), strings.Join(ids, " ")
-			if !lastUse.IsZero() {
-				row[12] = lastUse.UTC().Format(time.RFC3339)
-			}
-			row[13], row[14], row[15] = strconv.Itoa(len(f.MFADevices)), strings.Join(kinds, " "), strconv.Itoa(len(f.SigningCertificates))
-		}
-		cw.Write(row...)
-	}
-	return cw.Flush()
+	s.report.Accounts, s.report.Summary = s.results.Sorted(), s.summary
+	return export(s.io, s.in.Output, s.in.Wide, &s.report)
 }

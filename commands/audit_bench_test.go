@@ -341,6 +341,6 @@ func peakRSS() float64 {
 }
 
 func ExampleAuditSummary() {
-	fmt.Println(summaryLine(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}))
+	fmt.Println(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}.line())
 	// Output: 3 accounts: 1 compliant, 1 with root credentials, 1 skipped, 0 errors (7 API calls)
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,5 +148,56 @@ func TestTheAWSCLIMeetsEveryRefusalOfAssumeRoot(t *testing.T) {
 				t.Errorf("%v, want %s\n%s", err, tt.wantCode, out)
 			}
 		})
+	}
+}
+
+// The AWS CLI follows every page the simulator gives, as it does AWS's:
+// with pages of one item, and the first page empty, it still lists every
+// account, OU path, trusted service and delegated administrator, and IAM's
+// organization features.
+func TestTheAWSCLIFollowsEveryPage(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI is not installed")
+	}
+	h := newHarness(t, demoOrg(t), fixtures.Options{PageSize: 1, EmptyFirstPage: true})
+	env := []string{
+		"AWS_ENDPOINT_URL=" + h.srv.URL(), "AWS_ACCESS_KEY_ID=" + h.creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + h.creds.SecretAccessKey, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+	}
+	// The text output of CLI v1 applies --query page by page: one line
+	// per item here, whichever page it came on.
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"organizations", "list-accounts", "--query", "Accounts[].Id"}, []string{
+			"111111111111", "222222222201", "222222222202", "333333333301", "333333333302", "333333333303", "333333333304",
+			"444444444401", "444444444402", "444444444403", "444444444404", "444444444405", "555555555501", "555555555502", "555555555503"}},
+		{[]string{"organizations", "list-accounts-for-parent", "--parent-id", "ou-d3m0-dev00001", "--query", "Accounts[].Id"},
+			[]string{"444444444401", "444444444402", "444444444403", "444444444404", "444444444405"}},
+		{[]string{"organizations", "list-aws-service-access-for-organization", "--query", "EnabledServicePrincipals[].ServicePrincipal"}, []string{"iam.amazonaws.com"}},
+		{[]string{"organizations", "list-delegated-administrators", "--query", "DelegatedAdministrators[].Id"}, []string{"222222222201"}},
+		{[]string{"organizations", "describe-account", "--account-id", "333333333303", "--query", "Account.Paths[0]"},
+			[]string{"o-demo7rootctl/r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01/333333333303/"}},
+	} {
+		cmd := exec.Command("aws", append(tt.args, "--output", "text")...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		got := strings.Fields(string(out))
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("aws %s: %v\n%q\nwant %q", strings.Join(tt.args[:2], " "), err, got, tt.want)
+		}
+	}
+	pages := 0
+	for _, c := range h.srv.Calls() {
+		if c.Operation == "ListAccounts" {
+			pages++
+		}
+	}
+	if pages != 16 { // an empty first page, then one account a page
+		t.Errorf("the CLI read %d ListAccounts pages, want 16", pages)
 	}
 }

@@ -32,8 +32,9 @@ success. Every action is recorded in the audit log with --reason. The
 accounts must be selected: account IDs, --accounts, --ou, --tag, or
 --all-accounts; on a terminal, typing the count of accounts confirms.
 
-Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
-failure; 2 usage error; 130 interrupted (the report says what was done).
+` + exitCodesFor(map[int]string{
+			ExitOK: "done (or nothing to do)", ExitFindings: "risky steps were held back, so credentials remain (--accept takes them)",
+			ExitPartial: "some accounts failed", ExitCancelled: "interrupted (the report says what was done)"}) + `
 
 Examples:
    rootctl delete --sim --accounts 333333333301 --reason "SEC-42 remove root password" --yes

@@ -227,6 +227,13 @@ func TestDeletePlanAndConfirmation(t *testing.T) {
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.wantCode, out, stderr)
 			}
+			if tt.wantCode == ExitUsage {
+				// Refused before anything is asked of AWS: no plan, no session.
+				if out != "" || len(h.srv.Calls()) != 0 {
+					t.Fatalf("stdout %q, %d calls; want neither", out, len(h.srv.Calls()))
+				}
+				return
+			}
 			if !strings.Contains(out, "Plan (delete, task policy IAMDeleteRootUserCredentials)") || !strings.Contains(out, "333333333301") {
 				t.Fatalf("no plan in output:\n%s", out)
 			}

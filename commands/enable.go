@@ -6,11 +6,9 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/awserr"
-	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/orgsetup"
 )
 
@@ -116,7 +114,7 @@ func checkDelegate(ctx context.Context, cfg aws.Config, setup *orgsetup.Setup, i
 	if id == setup.ManagementAccount {
 		return usageErrorf("--delegate %s is the management account, which cannot be a delegated administrator: pass a member account", id)
 	}
-	state, member, err := orgscan.MemberState(ctx, organizations.NewFromConfig(cfg), id)
+	state, member, err := orgsetup.MemberState(ctx, cfg, id)
 	if err != nil {
 		return fmt.Errorf("checking --delegate %s: %s", id, awserr.Describe(err))
 	}

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -21,19 +20,6 @@ import (
 // defaultHookReason is recorded when the hook runs without --reason.
 const defaultHookReason = "post-provisioning check of a new member account (rootctl hook account-created)"
 
-// HookReport is the one JSON document of `rootctl hook account-created`
-// and `rootctl account create`: the run, the creation if any, and what the
-// post-provisioning check found and did (provision.Checked).
-type HookReport struct {
-	GeneratedAt time.Time           `json:"generated_at"`
-	Caller      string              `json:"caller"`
-	Reason      string              `json:"reason"`
-	AuditLog    string              `json:"audit_log"`
-	Creation    *provision.Creation `json:"creation,omitempty"`
-	Moved       string              `json:"moved_to,omitempty"`
-	provision.Checked
-}
-
 // HookInput holds the options of `rootctl hook account-created`.
 type HookInput struct {
 	AWS       AWSOptions
@@ -47,11 +33,15 @@ type HookInput struct {
 
 var hookFormats = []string{"json", "table"}
 
-const hookExitCodes = `Exit codes: 0 the account has no root credentials (none found, or all removed
-with --remediate); 3 root credentials found and left; 4 the root user could not
-be audited, or --remediate could not remove everything; 5 timed out waiting for
-the account; 6 the account creation failed, or the account is suspended or
-closing; 1 other failure; 2 usage error; 130 interrupted.`
+// hookExitCodes are the exit codes of the post-provisioning check: the
+// hook's and account create's.
+var hookExitCodes = exitCodesFor(map[int]string{
+	ExitOK:             "the account has no root credentials (none found, or all removed with --remediate)",
+	ExitFindings:       "root credentials found and left",
+	ExitPartial:        "the root user could not be audited, or --remediate could not remove everything",
+	ExitTimeout:        "timed out waiting for the account",
+	ExitNotProvisioned: "the account creation failed, or the account is suspended or closing",
+})
 
 func hookCommand(deps *Deps) *cli.Command {
 	var in HookInput
@@ -82,13 +72,12 @@ Examples:
    rootctl hook account-created --account-id 111122223333
    rootctl hook account-created --event event.json --remediate --reason "vending run 412"
    aws events ... | rootctl hook account-created --event - --timeout 20m`,
-			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+			Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...),
 				&cli.StringFlag{Name: "account-id", Destination: &in.AccountID, Usage: "the new account's `ID` (12 digits)"},
 				&cli.StringFlag{Name: "event", Destination: &in.Event, Usage: "read the CreateAccountResult event from `FILE` (- for stdin)"},
 				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete the root credentials found (this flag is the confirmation)"},
 				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to become ACTIVE"},
-				outputFlag(hookFormats...),
-			),
+			), outputFlags(nil, hookFormats...)...),
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
 					return err
@@ -111,7 +100,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 		return err
 	}
 	defer run.close()
-	report := newHookReport(run)
+	report := newHookReport(run, lister.Org.ID)
 	report.Creation = creation
 	id := in.AccountID
 	if creation != nil {
@@ -205,8 +194,8 @@ func startHookRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, root Root
 	return startOrgRun(ctx, deps, awsOpts, root)
 }
 
-func newHookReport(run *rootRun) *HookReport {
-	return &HookReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
+func newHookReport(run *rootRun, org string) *HookReport {
+	return &HookReport{Header: newHeader(org, run.env.Now()), Caller: run.caller,
 		Reason: run.log.Reason(), AuditLog: run.log.Path(), Checked: provision.Checked{Actions: []rootcreds.Action{}}}
 }
 
@@ -245,89 +234,4 @@ func nonEmptyOr(s, alt string) string {
 		return s
 	}
 	return alt
-}
-
-// hookExit maps a report's verdict to the documented exit codes.
-func hookExit(r *HookReport) error {
-	var class orgrun.Class
-	var err error
-	switch r.Status {
-	case orgrun.StatusCompliant:
-		return nil
-	case orgrun.StatusRootCredentials:
-		class, err = orgrun.Findings, fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)
-	case orgrun.StatusTimeout:
-		class, err = orgrun.Timeout, fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)
-		if r.Account.ID == "" { // still being created: r.Error names the request to follow
-			err = errors.New(r.Error)
-		}
-	case orgrun.StatusNotProvisioned:
-		class, err = orgrun.NotProvisioned, errors.New(r.Error)
-	case orgrun.StatusInterrupted:
-		class, err = orgrun.Interrupted, errors.New("interrupted: see the report for what was done")
-	default:
-		class, err = orgrun.Partial, fmt.Errorf("account %s: %s", r.Account.ID, nonEmptyOr(r.Error, r.Status))
-	}
-	return &orgrun.Outcome{Class: class, Err: err}
-}
-
-// finishHook prints the report and returns the exit status.
-func finishHook(io *IOStreams, format string, r *HookReport) error {
-	if format == "json" {
-		if err := printJSON(io.Out, r); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-	} else {
-		writeHookText(io, r)
-	}
-	return hookExit(r)
-}
-
-func writeHookText(ios *IOStreams, r *HookReport) {
-	w := ios.Out
-	if c := r.Creation; c != nil {
-		printf(w, "Creation:  %s %s\n", c.RequestID, c.State)
-	}
-	if a := r.Account; a.ID != "" {
-		printf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
-	}
-	if r.Moved != "" {
-		printf(w, "Moved to:  %s\n", r.Moved)
-	}
-	if r.Found != nil {
-		printf(w, "Found:     %s\n", rootStateText(r.Found))
-	}
-	for _, a := range r.Actions {
-		line := a.Item.String() + ": " + a.Outcome
-		if a.Error != "" {
-			line += " (" + a.Error + ")"
-		}
-		printf(w, "Action:    %s\n", line)
-	}
-	if r.Final != nil && len(r.Actions) > 0 {
-		printf(w, "Final:     %s\n", rootStateText(r.Final))
-	}
-	status := r.Status
-	if r.Error != "" {
-		status += ": " + r.Error
-	}
-	printf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
-}
-
-func hookColor(status string) string {
-	if status == orgrun.StatusCompliant {
-		return colorGreen
-	}
-	return colorRed
-}
-
-func rootStateText(s *provision.RootState) string {
-	if s.Status == orgrun.StatusCompliant {
-		return "no root credentials"
-	}
-	var parts []string
-	for _, it := range rootcreds.PlanDelete(s.Findings, rootcreds.AllKinds()) {
-		parts = append(parts, it.String())
-	}
-	return "root credentials: " + strings.Join(parts, ", ")
 }

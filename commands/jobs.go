@@ -2,9 +2,7 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,18 +10,6 @@ import (
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 )
-
-// JobReport is `rootctl delete -o json` and `rootctl recovery -o json`.
-type JobReport struct {
-	Command     string              `json:"command"`
-	GeneratedAt time.Time           `json:"generated_at"`
-	Caller      string              `json:"caller"`
-	Reason      string              `json:"reason"`
-	DryRun      bool                `json:"dry_run"`
-	AuditLog    string              `json:"audit_log"`
-	Accounts    []orgrun.AccountJob `json:"accounts"`
-	Summary     orgrun.JobSummary   `json:"summary"`
-}
 
 // jobInput is what delete and recovery share.
 type jobInput struct {
@@ -34,6 +20,7 @@ type jobInput struct {
 	Concurrency int
 	DryRun      bool
 	Yes         bool
+	Wide        bool
 }
 
 var jobFormats = []string{"table", "json"}
@@ -45,8 +32,8 @@ func (in *jobInput) flags(changes bool) []cli.Flag {
 	if changes {
 		flags = append(flags, changeFlags(&in.DryRun, &in.Yes)...)
 	}
-	return append(flags, outputFlag(jobFormats...),
-		&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"})
+	flags = append(flags, outputFlags(&in.Wide, jobFormats...)...)
+	return append(flags, &cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"})
 }
 
 // read takes the AWS, selection and output flags from c.
@@ -90,6 +77,9 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	if err := requireSelection(job.Command, in.Selection); err != nil {
 		return err
 	}
+	if err := canConfirm(deps.IO, in.Yes, in.DryRun); err != nil {
+		return err
+	}
 	run, lister, err := startOrgRun(ctx, deps, in.AWS, in.Root)
 	if err != nil {
 		return err
@@ -98,7 +88,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	op := &jobOperator{deps: deps, in: in, report: &JobReport{Command: job.Command, GeneratedAt: run.env.Now().UTC().Truncate(time.Second),
+	op := &jobOperator{deps: deps, in: in, report: &JobReport{Header: newHeader(lister.Org.ID, run.env.Now()), Command: job.Command,
 		Caller: run.caller, Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}}
 	return engineError(orgrun.RunJob(ctx, run.orgRun(lister, in.Selection, in.Concurrency), job, in.DryRun, op), in.Selection)
 }
@@ -135,7 +125,7 @@ func (o *jobOperator) Confirm(n int, question string) error {
 
 func (o *jobOperator) Report(r *orgrun.JobRun) error {
 	o.report.Accounts, o.report.Summary = r.Accounts, r.Summary
-	return renderJobs(o.deps.IO, o.in.Output, o.report)
+	return export(o.deps.IO, o.in.Output, o.in.Wide, o.report)
 }
 
 func (o *jobOperator) Note(text string) { o.deps.IO.Infof("%s", text) }
@@ -160,48 +150,6 @@ func printPlan(w io.Writer, r *orgrun.JobRun) {
 	if r.Summary.HeldSteps > 0 {
 		printf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
 	}
-}
-
-func renderJobs(io *IOStreams, format string, r *JobReport) error {
-	if format == "json" {
-		return printJSON(io.Out, r)
-	}
-	t := newTable(io.Out, "Account", "Name", "Status", "Credential", "Outcome")
-	for _, a := range r.Accounts {
-		note := a.Reason
-		if a.Error != "" {
-			note = a.Error
-		}
-		if len(a.Actions) == 0 {
-			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
-			continue
-		}
-		for i, act := range a.Actions {
-			status := a.Status
-			if i > 0 {
-				status = ""
-			}
-			outcome := act.Outcome
-			if act.Error != "" {
-				outcome += ": " + act.Error
-			}
-			if act.Outcome == rootcreds.Held {
-				outcome += ": " + act.Note + " (--accept " + string(act.Risk) + ")"
-			}
-			t.Append(a.ID, a.Name, status, act.Item.String(), outcome)
-		}
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	s := r.Summary
-	held := ""
-	if s.HeldSteps > 0 {
-		held = fmt.Sprintf(", %d risky steps held", s.HeldSteps)
-	}
-	printf(io.Out, "%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
-		s.Accounts, s.Done, s.Changes, s.NothingToDo, s.Planned, s.Failed, s.Errors, s.Skipped, s.Interrupted, held)
-	return nil
 }
 
 // nonEmpty returns the strings of ss that are not empty.

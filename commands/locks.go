@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,21 +11,6 @@ import (
 	"github.com/rootctl/rootctl/rootsession"
 	"github.com/rootctl/rootctl/unlock"
 )
-
-// LocksAccount is one account of `rootctl locks`.
-type LocksAccount struct {
-	orgrun.Result
-	Buckets int                   `json:"buckets"`
-	Locked  []unlock.LockedBucket `json:"locked_buckets"`
-}
-
-// LocksReport is `rootctl locks -o json`.
-type LocksReport struct {
-	GeneratedAt time.Time      `json:"generated_at"`
-	Accounts    []LocksAccount `json:"accounts"`
-	Locked      int            `json:"locked_buckets"`
-	Errors      int            `json:"errors"`
-}
 
 func locksCommand(deps *Deps) *cli.Command {
 	var in jobInput
@@ -40,8 +24,8 @@ each policy in the bucket's region and reports those that lock everyone out,
 with the locking statement. Nothing is changed; the sessions are recorded in
 the audit log with --reason.
 
-Exit codes: 0 no locked bucket; 3 locked buckets found; 4 some accounts could
-not be checked; 1 other failure; 2 usage error; 130 interrupted.
+` + exitCodesFor(map[int]string{
+			ExitOK: "no locked bucket", ExitFindings: "locked buckets found", ExitPartial: "some accounts could not be checked"}) + `
 
 Examples:
    rootctl locks --sim --reason "INC-7 find the locked bucket"
@@ -66,7 +50,7 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	report := &LocksReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second)}
+	report := &LocksReport{Header: newHeader(lister.Org.ID, run.env.Now())}
 	var results orgrun.Collector[LocksAccount, *LocksAccount]
 	listed := orgrun.Survey(ctx, run.orgRun(lister, in.Selection, in.Concurrency), locksCheck, results.Add)
 	report.Accounts = results.Sorted()
@@ -89,7 +73,7 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	if listed.Halted != nil && checked == 0 {
 		return listed.Halted // one message for the organization, and no report of nothing
 	}
-	if err := renderLocks(deps.IO, in.Output, report); err != nil {
+	if err := export(deps.IO, in.Output, in.Wide, report); err != nil {
 		return err
 	}
 	return engineError(orgrun.Decide(
@@ -118,26 +102,4 @@ var locksCheck = orgrun.Check[LocksAccount, *LocksAccount]{
 		}
 		return orgrun.StatusClear, nil
 	},
-}
-
-func renderLocks(io *IOStreams, format string, report *LocksReport) error {
-	if format == "json" {
-		return printJSON(io.Out, report)
-	}
-	t := newTable(io.Out, "Account", "Name", "Bucket", "Region", "Locking statement")
-	for _, a := range report.Accounts {
-		for _, b := range a.Locked {
-			for _, l := range b.Locks {
-				t.Append(a.ID, a.Name, b.Name, b.Region, l.String())
-			}
-		}
-		if a.Status == orgrun.StatusError {
-			t.Append(a.ID, a.Name, "-", "-", "error: "+a.Error)
-		}
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	printf(io.Out, "%d accounts: %d locked buckets, %d errors\n", len(report.Accounts), report.Locked, report.Errors)
-	return nil
 }

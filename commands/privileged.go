@@ -11,10 +11,10 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
@@ -29,6 +29,9 @@ const maxReason = 512
 type RootOptions struct {
 	Reason   string
 	AuditLog string // "" for the default in the state directory
+	// AuditLogSet says --audit-log was given, so that an empty value is
+	// refused rather than read as the default.
+	AuditLogSet bool
 }
 
 // rootFlags are --reason and --audit-log.
@@ -37,7 +40,8 @@ func rootFlags(o *RootOptions) []cli.Flag {
 		&cli.StringFlag{Name: "reason", EnvVars: []string{"ROOTCTL_REASON"}, Destination: &o.Reason, Category: "Record",
 			Usage: "why root access is needed: a sentence or ticket ID, recorded with every action (`TEXT`, required)"},
 		&cli.StringFlag{Name: "audit-log", Destination: &o.AuditLog, Category: "Record",
-			Usage: "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
+			Action: func(*cli.Context, string) error { o.AuditLogSet = true; return nil },
+			Usage:  "append the record of root actions to `FILE` (default: audit.log in rootctl's state directory)"},
 	}
 }
 
@@ -53,6 +57,8 @@ func changeFlags(dryRun, yes *bool) []cli.Flag {
 func (o RootOptions) check() error {
 	r := strings.TrimSpace(o.Reason)
 	switch {
+	case o.AuditLogSet && strings.TrimSpace(o.AuditLog) == "":
+		return usageErrorf("--audit-log is empty: name a file, or leave the flag out for the default in rootctl's state directory")
 	case r == "":
 		return usageErrorf("--reason is required: say why root access is needed, e.g. --reason \"INC-1234 unlock bucket\" (or set ROOTCTL_REASON)")
 	case len(r) > maxReason:
@@ -93,6 +99,7 @@ type rootRun struct {
 	journal *orgrun.Journal
 	assumer *rootsession.Assumer
 	caller  string
+	org     orgscan.Organization // once read (startOrgRun)
 }
 
 // startRootRun opens the audit log, loads the AWS configuration and reads
@@ -122,14 +129,14 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		file.Close()
 		return nil, err
 	}
-	id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	caller, err := awsconfig.CallerARN(ctx, env.AWS)
 	if err != nil {
 		file.Close()
 		env.Close()
 		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", awserr.Describe(err))
 	}
-	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
-	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: aws.ToString(id.Arn)}
+	log := auditlog.New(file, path, caller, strings.TrimSpace(o.Reason), env.Now)
+	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: caller}
 	r.assumer = newAssumer(env.AWS, env.Now)
 	r.journal.Sessions(r.assumer)
 	return r, nil
@@ -146,6 +153,7 @@ func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpti
 		run.close()
 		return nil, nil, err
 	}
+	run.org = lister.Org
 	return run, lister, nil
 }
 

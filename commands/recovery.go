@@ -21,8 +21,7 @@ address can set one through "Forgot password" on the sign-in page. An account
 that already has a password is reported, not failed. The accounts must be
 selected: account IDs, --accounts, --ou, --tag, or --all-accounts.
 
-Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
-failure; 2 usage error; 130 interrupted.
+` + exitCodesFor(map[int]string{ExitOK: "done (or nothing to do)", ExitPartial: "some accounts failed"}) + `
 
 Examples:
    rootctl recovery --sim --accounts 222222222202 --reason "SEC-77 owner lost access" --yes

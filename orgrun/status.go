@@ -69,14 +69,8 @@ type Reported[R any] interface {
 }
 
 // ErrorText renders an error for a report: an AssumeError with its hint,
-// anything else as "Code: message".
-func ErrorText(err error) string {
-	var ae *rootsession.AssumeError
-	if errors.As(err, &ae) {
-		return ae.Error()
-	}
-	return awserr.Describe(err)
-}
+// anything else as "Code: message" (rootsession.Describe).
+func ErrorText(err error) string { return rootsession.Describe(err) }
 
 // RootStatus is compliant for a root user with no credential, else
 // root_credentials.

@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -45,7 +47,7 @@ type Setup struct {
 	CallerARN                 string   `json:"caller_arn"`
 	CallerAccount             string   `json:"caller_account"`
 	CallerRole                string   `json:"caller_role"`
-	OrganizationID            string   `json:"organization_id"`
+	OrganizationID            string   `json:"-"` // rootctl status -o json has it in its header
 	ManagementAccount         string   `json:"management_account"`
 	FeatureSet                string   `json:"feature_set"`
 	TrustedAccess             State    `json:"trusted_access"`
@@ -290,4 +292,11 @@ func Prerequisites(cfg aws.Config) func(ctx context.Context, task rootsession.Ta
 		}
 		return missing, nil
 	}
+}
+
+// MemberState reads the State of account id in the organization
+// (DescribeAccount); member is false when the organization has no such
+// account. enable checks a --delegate with it before any change.
+func MemberState(ctx context.Context, cfg aws.Config, id string) (state string, member bool, err error) {
+	return orgscan.MemberState(ctx, organizations.NewFromConfig(cfg), id)
 }
