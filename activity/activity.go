@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/rootctl/rootctl/awsconfig"
 )
 
 // MaxHistory is how far back CloudTrail's event history goes.
@@ -61,8 +63,12 @@ func (f Filter) match(e Event) bool {
 }
 
 // Lookup calls fn for every AssumeRoot event in the window, newest first,
-// reading every page. The caller paces the client to RequestsPerSecond.
-func Lookup(ctx context.Context, c *cloudtrail.Client, f Filter, fn func(Event) error) error {
+// reading every page, in CloudTrail of cfg's account and region, paced to
+// RequestsPerSecond.
+func Lookup(ctx context.Context, cfg aws.Config, f Filter, fn func(Event) error) error {
+	cfg = cfg.Copy()
+	awsconfig.LimitRate(&cfg, RequestsPerSecond)
+	c := cloudtrail.NewFromConfig(cfg)
 	in := &cloudtrail.LookupEventsInput{
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("AssumeRoot")}},
 		StartTime:        aws.Time(f.Since),

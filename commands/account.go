@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // AccountCreateInput holds the options of `rootctl account create`.
@@ -55,15 +55,14 @@ Examples:
    rootctl account create --sim --name sandbox-42 --email aws+sandbox-42@example.com
    rootctl account create --name payments-prod --email aws+payments@example.com \
        --ou ou-ab12-cdef3456 --tag team=payments --tag env=prod -o json`,
-			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+			Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...),
 				&cli.StringFlag{Name: "name", Destination: &in.Name, Usage: "the account's `NAME` (1 to 50 characters)"},
 				&cli.StringFlag{Name: "email", Destination: &in.Email, Usage: "the root user's `EMAIL` address, unique across AWS"},
 				&cli.StringFlag{Name: "ou", Destination: &in.OU, Usage: "move the account to this `OU_ID` (default: stay in the root)"},
 				&cli.StringSliceFlag{Name: "tag", Usage: "tag the account with `KEY=VALUE` (repeatable)"},
 				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete any root credential the check finds"},
 				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to be created and ACTIVE"},
-				outputFlag("table", "json"),
-			),
+			), outputFlags(nil, "table", "json")...),
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
 					return err
@@ -143,41 +142,40 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		if err := lister.CheckParent(ctx, in.OU); errors.Is(err, orgscan.ErrUnknownOU) {
 			return usageErrorf("--ou %v, so no account was created (list OUs with: aws organizations list-organizational-units-for-parent)", err)
 		} else if err != nil {
-			return fmt.Errorf("checking --ou, so no account was created: %v", errorText(err))
+			return fmt.Errorf("checking --ou, so no account was created: %v", orgrun.ErrorText(err))
 		}
 	}
-	org := organizations.NewFromConfig(run.env.AWS)
 	create := auditlog.Entry{Action: "organizations:CreateAccount", Target: in.Email}
-	if err := run.recordStarted(create); err != nil {
+	if err := run.journal.RecordStarted(create); err != nil {
 		return fmt.Errorf("no account was created, as the audit log could not record the request: %w", err)
 	}
-	creation, err := provision.Create(ctx, org, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
+	creation, err := provision.Create(ctx, run.env.AWS, provision.Request{Name: in.Name, Email: in.Email, Tags: tags})
 	create.RequestID, create.Outcome, create.Error = creation.RequestID, outcomeOf(err), errString(err)
-	run.record(create)
+	run.journal.Record(create)
 	if err != nil {
-		return fmt.Errorf("creating the account: %s", errorText(err))
+		return fmt.Errorf("creating the account: %s", orgrun.ErrorText(err))
 	}
 	run.io.Infof("Creating account %s (request %s)…\n", in.Name, creation.RequestID)
 
-	report := newHookReport(run)
+	report := newHookReport(run, lister.Org.ID)
 	report.Account.Name, report.Account.Email = in.Name, in.Email
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	created, err := provision.WaitCreated(waitCtx, org, creation.RequestID, nil)
+	created, err := provision.WaitCreated(waitCtx, run.env.AWS, creation.RequestID, nil)
 	if created.RequestID == "" {
 		created = creation
 	}
 	report.Creation = &created
 	switch {
 	case errors.Is(err, provision.ErrTimeout):
-		report.Status = HookTimeout
+		report.Status = orgrun.StatusTimeout
 		report.Error = fmt.Sprintf("the account creation is still %s after %v (follow it with: aws organizations describe-create-account-status --create-account-request-id %s)", created.State, in.Timeout, created.RequestID)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case err != nil:
-		report.fail(ctx, err)
+		report.Fail(ctx, err)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	case created.State != provision.Succeeded:
-		report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
+		report.Status, report.Error = orgrun.StatusNotProvisioned, "the account creation "+creationFailure(created)+creationHint(created)
 		return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 	}
 	run.io.Infof("Created account %s.\n", created.AccountID)
@@ -185,29 +183,29 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 	if in.OU != "" {
 		move := auditlog.Entry{Account: created.AccountID, Action: "organizations:MoveAccount", Target: in.OU}
 		sent := false
-		_, err := provision.Move(ctx, org, created.AccountID, in.OU, func(string) error {
-			err := run.recordStarted(move)
+		_, err := provision.Move(ctx, run.env.AWS, created.AccountID, in.OU, func(string) error {
+			err := run.journal.RecordStarted(move)
 			sent = err == nil
 			return err
 		})
 		if sent {
 			move.Outcome, move.Error = outcomeOf(err), errString(err)
-			run.record(move)
+			run.journal.Record(move)
 		}
 		if err != nil {
-			report.Status, report.ErrorCode, report.Error = HookError, rootsession.ErrorCode(err), "moving the account to "+in.OU+": "+errorText(err)
+			report.Status, report.ErrorCode, report.Error = orgrun.StatusError, awserr.Code(err), "moving the account to "+in.OU+": "+orgrun.ErrorText(err)
 			return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 		}
 		report.Moved = in.OU
 	}
-	postCheck(ctx, waitCtx, deps, run, lister, report, created.AccountID, in.Remediate)
+	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, created.AccountID, in.Remediate)
 	return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 }
 
 // logFailedOr is err, unless the audit log failed: then the run stopped
 // starting changes, and that is what its error says.
 func logFailedOr(run *rootRun, err error) error {
-	if lerr := run.logFailed(); lerr != nil {
+	if lerr := run.journal.Failed(); lerr != nil {
 		return fmt.Errorf("the audit log could not be written, so no further change was started: %w", lerr)
 	}
 	return err
@@ -234,7 +232,7 @@ func outcomeOf(err error) string {
 
 func errString(err error) string {
 	if err != nil {
-		return errorText(err)
+		return orgrun.ErrorText(err)
 	}
 	return ""
 }

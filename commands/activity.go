@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/activity"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -22,19 +22,10 @@ type ActivityInput struct {
 	Account string
 	Task    string
 	Output  string
+	Wide    bool
 }
 
-// ActivityReport is `rootctl activity -o json`.
-type ActivityReport struct {
-	GeneratedAt time.Time        `json:"generated_at"`
-	Region      string           `json:"region"`
-	Since       time.Time        `json:"since"`
-	Until       time.Time        `json:"until"`
-	Events      []activity.Event `json:"events"`
-	Summary     activity.Summary `json:"summary"`
-}
-
-var activityFormats = []string{"table", "json", "csv"}
+var activityFormats = []string{"table", "json", "csv", "ndjson"}
 
 func activityCommand(deps *Deps) *cli.Command {
 	var in ActivityInput
@@ -51,19 +42,18 @@ session did there. Summaries by caller and by task follow the list.
 Run it where AssumeRoot is called (the management account or the IAM
 delegated administrator) and in the region rootctl uses (--region).
 
-Exit codes: 0 success; 1 failure; 2 usage error; 130 interrupted.
+` + exitCodesFor(map[int]string{ExitOK: "success"}) + `
 
 Examples:
    rootctl activity --sim
    rootctl activity --since 24h --task delete
    rootctl activity --since 2026-11-01 --account 111122223333 -o json
    rootctl activity --since 30d -o csv > root-sessions.csv`,
-		Flags: append(awsFlags(),
+		Flags: append(append(awsFlags(),
 			&cli.StringFlag{Name: "since", Value: "7d", Destination: &in.Since, Usage: "the window: a `DURATION` back from now (7d, 36h, 90m) or a date (2026-11-01, RFC 3339); at most 90d"},
 			&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "only calls that targeted this member account `ID`"},
-			&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "only calls for this `TASK` (audit, delete, create-password, s3-unlock, sqs-unlock or the policy name)"},
-			outputFlag(activityFormats...),
-		),
+			&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "only calls for this `TASK` (" + taskNames() + ", or the policy name)"},
+		), outputFlags(&in.Wide, activityFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -110,7 +100,7 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 	}
 	var f activity.Filter
 	if in.Account != "" {
-		if !rootsession.ValidAccountID(in.Account) {
+		if !awserr.ValidAccountID(in.Account) {
 			return usageErrorf("--account %q: want the 12 digits of an AWS account ID", in.Account)
 		}
 		f.Account = in.Account
@@ -137,11 +127,12 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 		return err
 	}
 	f.Until = now
-	cfg := env.AWS.Copy()
-	orgscan.LimitRate(&cfg, activity.RequestsPerSecond)
-
-	report := ActivityReport{GeneratedAt: now.Truncate(time.Second), Region: cfg.Region, Since: f.Since, Until: f.Until, Events: []activity.Event{}}
-	err = activity.Lookup(ctx, cloudtrail.NewFromConfig(cfg), f, func(e activity.Event) error {
+	lister, err := orgscan.NewLister(ctx, env.AWS)
+	if err != nil {
+		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
+	}
+	report := &ActivityReport{Header: newHeader(lister.Org.ID, now), Region: env.AWS.Region, Since: f.Since, Until: f.Until, Events: []activity.Event{}}
+	err = activity.Lookup(ctx, env.AWS, f, func(e activity.Event) error {
 		report.Events = append(report.Events, e)
 		return nil
 	})
@@ -149,66 +140,8 @@ func ActivityCommand(ctx context.Context, in ActivityInput, deps *Deps) error {
 		if ctx.Err() != nil {
 			return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted after %d events", len(report.Events))}
 		}
-		return fmt.Errorf("reading CloudTrail: %s (the caller needs cloudtrail:LookupEvents)", rootsession.Describe(err))
+		return fmt.Errorf("reading CloudTrail: %s (the caller needs cloudtrail:LookupEvents)", awserr.Describe(err))
 	}
 	report.Summary = activity.Summarize(report.Events)
-	switch in.Output {
-	case "json":
-		return printJSON(deps.IO.Out, report)
-	case "csv":
-		return writeActivityCSV(deps.IO, report)
-	}
-	return writeActivityTable(deps.IO, report)
-}
-
-func writeActivityCSV(ios *IOStreams, r ActivityReport) error {
-	w := newCSV(ios.Out)
-	w.Write("time", "caller", "target_account", "task", "result", "error_message", "source_ip", "user_agent", "session_access_key_id", "region", "event_id")
-	for _, e := range r.Events {
-		w.Write(e.Time.Format(time.RFC3339), e.Caller, e.Account, e.Task, e.Result, e.ErrorMessage, e.SourceIP, e.UserAgent, e.SessionKeyID, e.Region, e.EventID)
-	}
-	return w.Flush()
-}
-
-func writeActivityTable(ios *IOStreams, r ActivityReport) error {
-	w := ios.Out
-	t := newTable(w, "Time", "Caller", "Account", "Task", "Result", "Source IP", "User agent", "Session key")
-	for _, e := range r.Events {
-		result := e.Result
-		color := colorGreen
-		if result != activity.Success {
-			color = colorRed
-		}
-		t.Append(e.Time.Format(time.DateTime), e.Caller, e.Account, e.Task, ios.Color(color, result), e.SourceIP, shorten(e.UserAgent, 32), orDash(nonEmpty(e.SessionKeyID)))
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	s := r.Summary
-	printf(w, "%d AssumeRoot calls from %s to %s in %s: %d succeeded, %d failed\n",
-		s.Events, r.Since.Format(time.DateTime), r.Until.Format(time.DateTime), r.Region, s.Succeeded, s.Failed)
-	for _, group := range []struct {
-		title  string
-		counts []activity.Count
-	}{{"Caller", s.ByCaller}, {"Task", s.ByTask}} {
-		if len(group.counts) == 0 {
-			continue
-		}
-		t := newTable(w, group.title, "Calls", "Failed", "Accounts")
-		for _, c := range group.counts {
-			t.Append(c.Name, c.Calls, c.Failed, c.Accounts)
-		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// shorten cuts s to n characters, marking the cut.
-func shorten(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return export(deps.IO, in.Output, in.Wide, report)
 }

@@ -1,31 +1,28 @@
 // Package commands is rootctl's command line: one file per command, each
-// with its flags, input validation, the calls into rootctl's packages and
-// the rendering of results. Only this package knows about flags and
-// terminals.
+// with its input struct, the registration of its flags, their validation,
+// its prompts and the choice of renderer, and a plain XCommand function
+// that calls rootctl's packages. Reports render themselves (the *report.go
+// files) through one output layer (output.go), and exit codes come from
+// one table (errors.go). Only this package knows about flags and
+// terminals; it makes no AWS call of its own.
 package commands
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-const appDescription = `rootctl governs the root user of every member account of an AWS organization
+// appDescription is `rootctl --help`'s text, with the exit codes of
+// exitCodes.
+var appDescription = `rootctl governs the root user of every member account of an AWS organization
 through centralized root access (sts:AssumeRoot with task-scoped policies).
 Run it from the management account or the IAM delegated administrator.
 
 Try it with no AWS account: rootctl audit --sim
 
-Exit codes:
-   0    success; for audit: no root credentials found
-   1    failure
-   2    usage error (bad flag, argument or input file)
-   3    audit found root credentials (--exit-zero turns this off); locks found a locked bucket
-   4    some accounts could not be processed, or a change failed
-   130  interrupted
-   exec passes its command's exit code through.
+` + exitCodesHelp() + `
 
 Commands that act as root (delete, recovery, unlock, locks, credentials, exec)
 need --reason and record every action in an audit log.`
@@ -156,8 +153,7 @@ func Run(ctx context.Context, args []string, deps *Deps) int {
 		err = app.RunContext(ctx, args)
 	}
 	if err != nil {
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.err != nil {
+		if !silent(err) {
 			printf(deps.IO.ErrOut, "rootctl: %s\n", err)
 		}
 	}

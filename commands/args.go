@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // urfave/cli v2 stops reading flags at a command's first bare argument:
@@ -169,7 +169,7 @@ var accountFlags = []string{"accounts", "account", "account-id", "delegate"}
 // bare --sim was probably its value, unless it is a flag (after a --) or
 // a number (a mistyped ID). Empty when there is no good guess.
 func argumentHint(cmd *cli.Command, simBare bool, arg string) string {
-	if rootsession.ValidAccountID(arg) {
+	if awserr.ValidAccountID(arg) {
 		for _, name := range accountFlags {
 			switch f, _ := lookupFlag(cmd.Flags, name); f.(type) {
 			case *cli.StringFlag, *cli.StringSliceFlag: // not sim serve's --accounts N
@@ -218,7 +218,7 @@ func noArgs(c *cli.Context) error {
 func accountArgs(c *cli.Context) ([]string, error) {
 	args := c.Args().Slice()
 	for _, a := range args {
-		if rootsession.ValidAccountID(a) {
+		if awserr.ValidAccountID(a) {
 			continue
 		}
 		if hint := argumentHint(c.Command, simWasBare(c), a); hint != "" {

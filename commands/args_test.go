@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 func TestReorderArgs(t *testing.T) {
@@ -113,7 +114,7 @@ func TestFlagsAfterAnAccountIDAreRead(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		r := parseJSON[JobReport](t, out)
-		if len(r.Accounts) != 1 || r.Accounts[0].ID != "444444444405" || r.Accounts[0].Status != JobPlanned || !r.DryRun {
+		if len(r.Accounts) != 1 || r.Accounts[0].ID != "444444444405" || r.Accounts[0].Status != orgrun.StatusPlanned || !r.DryRun {
 			t.Fatalf("report %+v", r)
 		}
 		if w := writeCalls(h.srv.Calls()); len(w) != 0 {

@@ -2,20 +2,17 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awsconfig"
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
@@ -29,83 +26,7 @@ type AuditInput struct {
 	Concurrency int
 	Rate        float64
 	ExitZero    bool
-}
-
-// Account statuses in an audit report.
-const (
-	StatusCompliant       = "compliant"
-	StatusRootCredentials = "root_credentials"
-	StatusSkipped         = "skipped"
-	StatusError           = "error"
-	StatusCancelled       = "cancelled"
-)
-
-// AccountResult is one account of an audit report. The credential fields
-// are present for audited accounts only.
-type AccountResult struct {
-	orgscan.Account
-	Status    string `json:"status"`
-	Reason    string `json:"reason,omitempty"`
-	Error     string `json:"error,omitempty"`
-	ErrorCode string `json:"error_code,omitempty"`
-	*rootcreds.Findings
-	APICalls int `json:"api_calls"`
-}
-
-// AuditSummary counts an audit's results.
-type AuditSummary struct {
-	Accounts            int `json:"accounts"`
-	Audited             int `json:"audited"`
-	Compliant           int `json:"compliant"`
-	WithRootCredentials int `json:"with_root_credentials"`
-	Skipped             int `json:"skipped"`
-	Errors              int `json:"errors"`
-	Cancelled           int `json:"cancelled"`
-	Passwords           int `json:"passwords"`
-	AccessKeys          int `json:"access_keys"`
-	ActiveAccessKeys    int `json:"active_access_keys"`
-	MFADevices          int `json:"mfa_devices"`
-	SigningCertificates int `json:"signing_certificates"`
-	APICalls            int `json:"api_calls"`
-}
-
-func (s *AuditSummary) add(r *AccountResult) {
-	s.Accounts++
-	s.APICalls += r.APICalls
-	switch r.Status {
-	case StatusSkipped:
-		s.Skipped++
-	case StatusError:
-		s.Errors++
-	case StatusCancelled:
-		s.Cancelled++
-	case StatusCompliant:
-		s.Audited++
-		s.Compliant++
-	case StatusRootCredentials:
-		s.Audited++
-		s.WithRootCredentials++
-		f := r.Findings
-		if f.Password != nil {
-			s.Passwords++
-		}
-		s.AccessKeys += len(f.AccessKeys)
-		for _, k := range f.AccessKeys {
-			if k.Status == "Active" {
-				s.ActiveAccessKeys++
-			}
-		}
-		s.MFADevices += len(f.MFADevices)
-		s.SigningCertificates += len(f.SigningCertificates)
-	}
-}
-
-// AuditReport is `rootctl audit -o json`: one document, field names stable.
-type AuditReport struct {
-	Organization orgscan.Organization `json:"organization"`
-	GeneratedAt  time.Time            `json:"generated_at"`
-	Accounts     []AccountResult      `json:"accounts"`
-	Summary      AuditSummary         `json:"summary"`
+	Wide        bool
 }
 
 var auditFormats = []string{"table", "json", "csv", "ndjson"}
@@ -122,9 +43,9 @@ IAMAuditRootUserCredentials and reports each root user's password, access keys
 the organization's listing arrives. The management account and accounts that
 are not ACTIVE are listed as skipped, with the reason.
 
-Exit codes: 0 no root credentials found; 3 root credentials found (unless
---exit-zero); 4 some accounts could not be audited; 1 other failure; 2 usage
-error; 130 interrupted.
+` + exitCodesFor(map[int]string{
+			ExitOK: "no root credentials found", ExitFindings: "root credentials found (unless --exit-zero)",
+			ExitPartial: "some accounts could not be audited"}) + `
 
 Examples:
    rootctl audit --sim
@@ -132,12 +53,12 @@ Examples:
    rootctl audit --tag env=prod --exclude 111122223333 -o csv
    rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
 		Flags: append(append(awsFlags(), selectionFlags()...),
-			outputFlag(auditFormats...),
-			&cli.IntFlag{Name: "concurrency", Value: orgscan.DefaultConcurrency, Destination: &in.Concurrency,
-				Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
-			&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
-			&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
-		),
+			append(outputFlags(&in.Wide, auditFormats...),
+				&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
+					Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
+				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
+				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
+			)...),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
 			if err != nil {
@@ -169,23 +90,21 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	}
 	defer env.Close()
 	cfg := env.AWS.Copy()
-	orgscan.LimitRate(&cfg, in.Rate)
+	awsconfig.LimitRate(&cfg, in.Rate)
 
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
 	}
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	assumer := rootsession.NewAssumer(cfg)
-	assumer.Clock = env.Now
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency}
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()
-	listErr := fanOutAccounts(ctx, in.Concurrency, lister, in.Selection, assumer,
-		func(ctx context.Context, t orgscan.Target) { sink.add(auditAccount(ctx, assumer, lister, t)) })
+	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
-	if halt := assumer.Halted(); halt != nil && ctx.Err() == nil {
+	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
 		if sink.summary.Audited > 0 {
@@ -193,180 +112,96 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 				return err
 			}
 		}
-		return fmt.Errorf("%w; %d accounts audited, %d not", halt, sink.summary.Audited, sink.summary.Accounts-sink.summary.Audited-sink.summary.Skipped)
+		return fmt.Errorf("%w; %d accounts audited, %d not", listed.Halted, sink.summary.Audited, sink.summary.Accounts-sink.summary.Audited-sink.summary.Skipped)
 	}
-	if listErr != nil && sink.summary.Accounts == 0 && ctx.Err() == nil {
-		return auditOutcome(ctx, listErr, sink.summary, in.ExitZero) // no report of an audit that checked nothing
-	}
-	if listErr == nil && ctx.Err() == nil && sink.summary.Accounts == 0 {
-		// Nothing was written yet (ndjson writes only results): an empty
-		// report would read as "no root credentials" in a pipeline.
-		return noMatch(in.Selection, "nothing was audited")
+	// No report of an audit that audited nothing: an empty one would read
+	// as "no root credentials" in a pipeline.
+	if err := listed.Empty("the report is incomplete", "nothing was audited"); err != nil {
+		return engineError(err, in.Selection)
 	}
 	if err := sink.finish(); err != nil {
 		return err
 	}
-	return auditOutcome(ctx, listErr, sink.summary, in.ExitZero)
+	s := sink.summary
+	return engineError(orgrun.Decide(
+		orgrun.If(ctx.Err() != nil, orgrun.Interrupted, fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Interrupted)),
+		listed.Listing("the report is incomplete"),
+		orgrun.If(s.Errors > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)),
+		orgrun.If(s.WithRootCredentials > 0 && !in.ExitZero, orgrun.Findings, nil),
+	), in.Selection)
 }
 
-// auditAccount audits one account with one root session: a session that
+// auditCheck audits one account with one root session: a session that
 // expires mid-audit (a clock ahead of ours, a slow throttled run) is
 // assumed once more. When AssumeRoot fails, the account is described again:
 // one suspended or closed since the listing is skipped, with that reason.
-func auditAccount(ctx context.Context, assumer *rootsession.Assumer, lister *orgscan.Lister, t orgscan.Target) *AccountResult {
-	r := &AccountResult{Account: t.Account}
-	if t.Skip != "" {
-		r.Status, r.Reason = StatusSkipped, t.Skip
-		return r
-	}
-	if assumer.Halted() != nil {
-		r.Status, r.Reason = StatusCancelled, notRunReason
-		return r
-	}
-	if ctx.Err() != nil {
-		r.Status, r.Reason = StatusCancelled, "interrupted before this account was audited"
-		return r
-	}
-	lease := assumer.Lease(t.ID, rootsession.Audit)
-	f, calls, err := auditRoot(ctx, lease)
-	r.APICalls = calls + lease.Assumed()
-	if orgErr := (*rootsession.OrgError)(nil); errors.As(err, &orgErr) {
-		r.Status, r.Reason = StatusCancelled, notRunReason
-		r.APICalls += orgRefusals(orgErr)
-		return r
-	}
-	var assumeErr *rootsession.AssumeError
-	if errors.As(err, &assumeErr) {
-		r.APICalls++
-		if ctx.Err() == nil {
-			if now, derr := lister.Describe(ctx, t.ID); derr == nil && now.Skip != "" {
-				r.Account, r.Status, r.Reason = now.Account, StatusSkipped, now.Skip+" (changed since the listing)"
-				return r
-			}
+var auditCheck = orgrun.Check[AccountResult, *AccountResult]{
+	Task:    rootsession.Audit,
+	Before:  "interrupted before this account was audited",
+	During:  "interrupted while this account was being audited",
+	Recheck: true,
+	Inspect: func(ctx context.Context, lease *rootsession.Lease, r *AccountResult) (string, error) {
+		f, calls, err := rootcreds.Audit(ctx, lease)
+		r.APICalls = calls + lease.Assumed() + refusedAssumes(err)
+		if err != nil {
+			return "", err
 		}
-	}
-	if err != nil {
-		return r.failed(ctx, err)
-	}
-	r.Findings, r.Status = f, rootStatus(f)
-	return r
+		r.Findings = f
+		return orgrun.RootStatus(f), nil
+	},
 }
 
-// listingError is a failed listing of the organization's accounts, worded
-// with what it means for the run and, when the caller was refused, where
-// rootctl must run from.
-type listingError struct {
-	err         error
-	consequence string // e.g. "nothing was changed"
-}
-
-func (e *listingError) Error() string {
-	msg := fmt.Sprintf("listing accounts failed, so %s: %s", e.consequence, rootsession.Describe(e.err))
-	if code := rootsession.ErrorCode(e.err); code == "AccessDeniedException" || code == "AccessDenied" {
-		msg += " (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)"
-	}
-	return msg
-}
-
-func (e *listingError) Unwrap() error { return e.err }
-
-// notRunReason is the reason given for accounts a run did not reach
-// because an organization-wide refusal stopped it.
-const notRunReason = "not reached: AssumeRoot is refused for the whole organization (see the run's error)"
-
-// orgRefusals is how many AssumeRoot calls an account's organization-wide
-// refusal cost: one when it was this account's own call, none when the
-// halted Assumer answered without asking AWS.
-func orgRefusals(e *rootsession.OrgError) int {
-	if e.Err != nil {
+// refusedAssumes is how many AssumeRoot calls failed in err: an
+// organization-wide refusal costs one when it was this account's own call,
+// none when the halted Assumer answered without asking AWS.
+func refusedAssumes(err error) int {
+	var orgErr *rootsession.OrgError
+	switch {
+	case errors.As(err, &orgErr) && orgErr.Err == nil:
+		return 0
+	case errors.As(err, new(*rootsession.AssumeError)):
 		return 1
 	}
 	return 0
 }
 
-// auditRoot reads the root user's credentials in the lease's session,
-// assuming once more should the session expire mid-audit; calls counts
-// the IAM calls made.
-func auditRoot(ctx context.Context, lease *rootsession.Lease) (f *rootcreds.Findings, calls int, err error) {
-	err = lease.Do(ctx, func(cfg aws.Config) error {
-		var n int
-		var err error
-		f, n, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{UseSummary: true})
-		calls += n
-		return err
-	})
-	return f, calls, err
-}
-
-// rootStatus is compliant for a root user with no credential, else
-// root_credentials.
-func rootStatus(f *rootcreds.Findings) string {
-	if f.Empty() {
-		return StatusCompliant
-	}
-	return StatusRootCredentials
-}
-
-func (r *AccountResult) failed(ctx context.Context, err error) *AccountResult {
-	if ctx.Err() != nil {
-		r.Status, r.Reason = StatusCancelled, "interrupted while this account was being audited"
-		return r
-	}
-	r.Status, r.ErrorCode, r.Error = StatusError, rootsession.ErrorCode(err), errorText(err)
-	return r
-}
-
-// auditOutcome turns the run's results into the documented exit code.
-func auditOutcome(ctx context.Context, listErr error, s AuditSummary, exitZero bool) error {
-	switch {
-	case ctx.Err() != nil:
-		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Cancelled)}
-	case errors.Is(listErr, orgscan.ErrUnknownOU):
-		return usageErrorf("--ou %v (list OUs with: aws organizations list-organizational-units-for-parent)", listErr)
-	case listErr != nil:
-		return &listingError{listErr, "the report is incomplete"}
-	case s.Errors > 0:
-		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)}
-	case s.WithRootCredentials > 0 && !exitZero:
-		return &exitError{code: ExitFindings}
-	}
-	return nil
-}
-
 // auditSink gathers results as accounts finish: ndjson is written at once
-// (so memory stays flat), the other formats are rendered at the end.
+// (so memory stays flat), the other formats are exported at the end.
 type auditSink struct {
-	io      *IOStreams
-	in      AuditInput
-	org     orgscan.Organization
-	started time.Time
+	io     *IOStreams
+	in     AuditInput
+	report AuditReport
 
 	mu      sync.Mutex
-	results []AccountResult
+	results orgrun.Collector[AccountResult, *AccountResult]
 	summary AuditSummary
-	ndjson  *json.Encoder
+	ndjson  *ndjson
 	werr    error
 }
 
 func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now time.Time) *auditSink {
-	s := &auditSink{io: io, in: in, org: org, started: now.UTC().Truncate(time.Second)}
+	s := &auditSink{io: io, in: in, report: AuditReport{Header: newHeader(org.ID, now), Organization: org}}
 	if in.Output == "ndjson" {
-		s.ndjson = json.NewEncoder(io.Out)
+		s.ndjson = newNDJSON(io.Out, s.report.Header)
 	}
 	return s
 }
 
 func (s *auditSink) add(r *AccountResult) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.summary.add(r)
-	if s.ndjson != nil {
-		if err := s.ndjson.Encode(r); err != nil && s.werr == nil {
-			s.werr = err
-		}
+	s.mu.Unlock()
+	if s.ndjson == nil {
+		s.results.Add(r)
 		return
 	}
-	s.results = append(s.results, *r)
+	if err := s.ndjson.Write(r); err != nil {
+		s.mu.Lock()
+		if s.werr == nil {
+			s.werr = err
+		}
+		s.mu.Unlock()
+	}
 }
 
 // startProgress shows a one-line progress display on stderr when stderr is
@@ -399,160 +234,16 @@ func (s *auditSink) startProgress() func() {
 	return func() { close(done); wg.Wait() }
 }
 
+// finish writes the report, or with ndjson, whose lines are written, the
+// summary on stderr.
 func (s *auditSink) finish() error {
 	if s.werr != nil {
 		return fmt.Errorf("writing the report: %w", s.werr)
 	}
-	sort.Slice(s.results, func(i, j int) bool { return s.results[i].ID < s.results[j].ID })
-	switch s.in.Output {
-	case "json":
-		accounts := s.results
-		if accounts == nil {
-			accounts = []AccountResult{}
-		}
-		return printJSON(s.io.Out, AuditReport{Organization: s.org, GeneratedAt: s.started, Accounts: accounts, Summary: s.summary})
-	case "csv":
-		return writeAuditCSV(s.io.Out, s.results)
-	case "ndjson":
-		s.io.Infof("%s\n", summaryLine(s.summary))
+	if s.ndjson != nil {
+		s.io.Infof("%s\n", s.summary.line())
 		return nil
 	}
-	return writeAuditTable(s.io, s.results, s.summary)
-}
-
-func summaryLine(s AuditSummary) string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, cancelledNote(s.Cancelled), s.APICalls)
-}
-
-func cancelledNote(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", %d not audited (interrupted)", n)
-}
-
-func writeAuditTable(ios *IOStreams, results []AccountResult, sum AuditSummary) error {
-	w := ios.Out
-	t := newTable(w, "Account", "Name", "Result", "Password", "Access keys", "MFA devices", "Signing certificates")
-	for _, r := range results {
-		row := []any{r.ID, r.Name, ios.Color(statusColor(r.Status), resultCell(r)), "", "", "", ""}
-		if f := r.Findings; f != nil {
-			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
-		}
-		t.Append(row...)
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	printf(w, "%s\n", summaryLine(sum))
-	return nil
-}
-
-// statusColor is the colour of an account's status in tables: red for
-// what needs action, yellow for what was not looked at, green for clean.
-func statusColor(status string) string {
-	switch status {
-	case StatusCompliant:
-		return colorGreen
-	case StatusRootCredentials, StatusError, JobFailed:
-		return colorRed
-	}
-	return colorYellow
-}
-
-func resultCell(r AccountResult) string {
-	switch r.Status {
-	case StatusCompliant:
-		return "compliant"
-	case StatusRootCredentials:
-		return "ROOT CREDENTIALS"
-	case StatusError:
-		return "error: " + r.Error
-	}
-	return r.Status + ": " + r.Reason
-}
-
-func passwordCell(f *rootcreds.Findings) string {
-	if f.Password == nil {
-		return "-"
-	}
-	return "yes, set " + day(f.Password.Created)
-}
-
-func keysCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, k := range f.AccessKeys {
-		use := "never used"
-		if k.LastUsed != nil {
-			use = "used " + day(*k.LastUsed) + " " + k.LastService + "/" + k.LastRegion
-		}
-		lines = append(lines, k.ID+" "+k.Status+", "+use)
-	}
-	return orDash(lines)
-}
-
-func mfaCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, d := range f.MFADevices {
-		lines = append(lines, d.Kind+" "+d.Serial[strings.LastIndex(d.Serial, ":")+1:]+" ("+day(d.Enabled)+")")
-	}
-	return orDash(lines)
-}
-
-func certsCell(f *rootcreds.Findings) termText {
-	var lines []string
-	for _, c := range f.SigningCertificates {
-		lines = append(lines, c.ID+" "+c.Status+" ("+day(c.Uploaded)+")")
-	}
-	return orDash(lines)
-}
-
-// orDash is a multi-line table cell of the given lines, each made safe by
-// termSafe, or "-" for none.
-func orDash(ss []string) termText {
-	if len(ss) == 0 {
-		return "-"
-	}
-	return lines(ss...)
-}
-
-var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
-	"password", "password_created", "access_keys", "active_access_keys", "access_key_ids", "last_key_use",
-	"mfa_devices", "mfa_kinds", "signing_certificates"}
-
-func writeAuditCSV(w io.Writer, results []AccountResult) error {
-	cw := newCSV(w)
-	cw.Write(auditCSVHeader...)
-	for _, r := range results {
-		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", ""}
-		if f := r.Findings; f != nil {
-			row[7] = strconv.FormatBool(f.Password != nil)
-			if f.Password != nil {
-				row[8] = f.Password.Created.UTC().Format(time.RFC3339)
-			}
-			var ids, kinds []string
-			var lastUse time.Time
-			active := 0
-			for _, k := range f.AccessKeys {
-				ids = append(ids, k.ID)
-				if k.Status == "Active" {
-					active++
-				}
-				if k.LastUsed != nil && k.LastUsed.After(lastUse) {
-					lastUse = *k.LastUsed
-				}
-			}
-			for _, d := range f.MFADevices {
-				kinds = append(kinds, d.Kind)
-			}
-			row[9], row[10], row[11] = strconv.Itoa(len(f.AccessKeys)), strconv.Itoa(active), strings.Join(ids, " ")
-			if !lastUse.IsZero() {
-				row[12] = lastUse.UTC().Format(time.RFC3339)
-			}
-			row[13], row[14], row[15] = strconv.Itoa(len(f.MFADevices)), strings.Join(kinds, " "), strconv.Itoa(len(f.SigningCertificates))
-		}
-		cw.Write(row...)
-	}
-	return cw.Flush()
+	s.report.Accounts, s.report.Summary = s.results.Sorted(), s.summary
+	return export(s.io, s.in.Output, s.in.Wide, &s.report)
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/rootctl/rootctl/fixtures"
-	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // criticalPath is the number of sequential round trips the audit of one
@@ -64,7 +64,7 @@ func auditBounds(org *fixtures.Org, concurrency int) (audit, listing time.Durati
 // which 32 slots (some 670 accounts/s at 2.4 round trips of 20 ms) never
 // catch up with and 64 (some 1,330 accounts/s) outrun.
 func benchmarkAuditSizes(b *testing.B, n int) {
-	for _, concurrency := range []int{32, orgscan.DefaultConcurrency} {
+	for _, concurrency := range []int{32, orgrun.DefaultConcurrency} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
 			benchmarkAudit(b, n, concurrency, "ndjson")
 		})
@@ -336,7 +336,7 @@ func BenchmarkAudit10000(b *testing.B) { benchmarkAuditSizes(b, 10000) }
 // JSON report, which holds every account until the end: the difference in
 // peak heap is what NDJSON's streaming saves.
 func BenchmarkAudit10000JSON(b *testing.B) {
-	benchmarkAudit(b, 10000, orgscan.DefaultConcurrency, "json")
+	benchmarkAudit(b, 10000, orgrun.DefaultConcurrency, "json")
 }
 
 // benchmarkAuditThrottled audits n accounts with 20 ms of latency while
@@ -355,7 +355,7 @@ func benchmarkAuditThrottled(b *testing.B, n int, quota, rate float64) {
 		b.StartTimer()
 
 		begin := time.Now()
-		err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: orgscan.DefaultConcurrency, Rate: rate}, deps)
+		err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: orgrun.DefaultConcurrency, Rate: rate}, deps)
 		took := time.Since(begin)
 
 		b.StopTimer()
@@ -411,6 +411,6 @@ func BenchmarkAuditThrottled10000Quota300Rate700(b *testing.B) {
 }
 
 func ExampleAuditSummary() {
-	fmt.Println(summaryLine(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}))
+	fmt.Println(AuditSummary{Accounts: 3, Compliant: 1, WithRootCredentials: 1, Skipped: 1, APICalls: 7}.line())
 	// Output: 3 accounts: 1 compliant, 1 with root credentials, 1 skipped, 0 errors (7 API calls)
 }

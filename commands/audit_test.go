@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // brief renders one account's result as a short, exact string.
 func brief(r AccountResult) string {
 	switch r.Status {
-	case StatusSkipped:
+	case orgrun.StatusSkipped:
 		return "skipped: " + r.Reason
-	case StatusError:
+	case orgrun.StatusError:
 		return "error: " + r.ErrorCode
-	case StatusCompliant:
+	case orgrun.StatusCompliant:
 		return "compliant"
 	}
 	var parts []string
@@ -240,7 +241,7 @@ func TestOneAccountsErrorDoesNotLoseTheOthers(t *testing.T) {
 	for _, a := range r.Accounts {
 		got[a.ID] = a.Status
 	}
-	want := map[string]string{"333333333301": StatusRootCredentials, "333333333302": StatusError, "333333333303": StatusRootCredentials, "333333333304": StatusRootCredentials}
+	want := map[string]string{"333333333301": orgrun.StatusRootCredentials, "333333333302": orgrun.StatusError, "333333333303": orgrun.StatusRootCredentials, "333333333304": orgrun.StatusRootCredentials}
 	for id, st := range want {
 		if got[id] != st {
 			t.Errorf("%s: %s, want %s", id, got[id], st)

@@ -4,30 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/fixtures"
-	"github.com/rootctl/rootctl/interrupt"
 )
 
 // AWSOptions are the values of the flags every AWS command accepts.
@@ -42,14 +30,8 @@ type AWSOptions struct {
 	RequestTimeout time.Duration
 }
 
-// DefaultRequestTimeout is --request-timeout's default: AWS answers in well
-// under a second; 30 s is long enough for a slow network and short enough
-// that a hung endpoint is noticed.
-const DefaultRequestTimeout = 30 * time.Second
-
-// maxRequestTimeout bounds --request-timeout: with the retries, a call may
-// wait ten times as long.
-const maxRequestTimeout = 10 * time.Minute
+// DefaultRequestTimeout is --request-timeout's default.
+const DefaultRequestTimeout = awsconfig.DefaultRequestTimeout
 
 // Env is what an AWS command works with, built once per run: the streams,
 // one base AWS configuration (shared HTTP client and retryer), and the
@@ -90,7 +72,7 @@ func (d *Deps) getenv(key string) string {
 	return os.Getenv(key)
 }
 
-const defaultRegion = "us-east-1"
+const defaultRegion = awsconfig.DefaultRegion
 
 // simFlag is --sim[=FILE]: a flag that may stand alone (meaning the demo
 // organization) or take a value. It reports itself as boolean to the flag
@@ -130,7 +112,7 @@ func awsFlags() []cli.Flag {
 
 // checkRequestTimeout validates --request-timeout.
 func checkRequestTimeout(d time.Duration) error {
-	if d <= 0 || d > maxRequestTimeout {
+	if d <= 0 || d > awsconfig.MaxRequestTimeout {
 		return usageErrorf("--request-timeout %v: want a duration above 0 and at most 10m, such as 30s or 2m", d)
 	}
 	return nil
@@ -155,96 +137,24 @@ func loadAWS(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) 
 	if u, err := url.Parse(opts.EndpointURL); opts.EndpointURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return nil, usageErrorf("--endpoint-url %q: want an http or https URL, such as https://sts.eu-west-1.amazonaws.com", opts.EndpointURL)
 	}
-	var load []func(*config.LoadOptions) error
-	if opts.Profile != "" {
-		load = append(load, config.WithSharedConfigProfile(opts.Profile))
-	}
-	if opts.Region != "" {
-		load = append(load, config.WithRegion(opts.Region))
-	}
-	if opts.EndpointURL != "" {
-		load = append(load, config.WithBaseEndpoint(opts.EndpointURL))
-	}
-	load = append(load, config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
-		o.TokenProvider = mfaPrompt(io, aws.ToString(o.SerialNumber))
-	}))
-	// The SDK logs to stderr on its own ("SDK 2026/… WARN falling back to
-	// IMDSv1 …"): notes about its internals that the user can do nothing
-	// with, around the error that rootctl reports anyway.
-	load = append(load, config.WithLogger(logging.Nop{}))
-	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.LoadOptions{Profile: opts.Profile, Region: opts.Region, EndpointURL: opts.EndpointURL,
+		MFAToken: func(serial string) func() (string, error) { return mfaPrompt(io, serial) }})
 	var noProfile config.SharedConfigProfileNotExistError
-	if errors.As(err, &noProfile) {
+	var configErr *awsconfig.ConfigError
+	switch {
+	case errors.As(err, &noProfile):
 		return nil, usageErrorf("--profile %s: no such profile in the AWS config (list them with: aws configure list-profiles)", noProfile.Profile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %w (check --profile and ~/.aws/config)", err)
-	}
-	if err := checkCredentials(ctx, cfg); err != nil {
+	case errors.As(err, &configErr):
+		return nil, fmt.Errorf("%w (check --profile and ~/.aws/config)", err)
+	case errors.Is(err, awsconfig.ErrInterrupted):
+		return nil, &exitError{code: ExitCancelled, err: err}
+	case err != nil:
 		return nil, err
 	}
 	if err := finishConfig(&cfg, opts); err != nil {
 		return nil, err
 	}
 	return &Env{IO: io, AWS: cfg, Now: time.Now}, nil
-}
-
-// errNoCredentials is the first run's most likely failure, in one line.
-var errNoCredentials = errors.New("no AWS credentials found: run aws sso login (or aws configure), pass --profile NAME, or try rootctl with --sim")
-
-// credentialCheckTimeout bounds checkCredentials. Where nothing answers at
-// the EC2 metadata address, the SDK's IMDS client gives up after a 250 ms
-// connect timeout per attempt; on EC2 the answer takes milliseconds.
-const credentialCheckTimeout = 5 * time.Second
-
-// checkCredentials retrieves the credentials at once, so that their
-// absence is one line naming the fix instead of an SDK error chain after
-// the first call (which follows at once anyway). Three chains are checked:
-// the SDK's last resort, the EC2 instance role (IMDS), which is what
-// remains when no profile, environment variable or file names any
-// credentials; AWS SSO, whose login expires; and a profile's
-// credential_process, which may fail (and prints its own reason). The
-// result is cached, so nothing is asked twice. IMDS is not turned off: on
-// an EC2 instance whose role is in the management account it is the right
-// source; the check gives it credentialCheckTimeout. A credential_process
-// has the SDK's own limit (a minute): it may be waiting for a person.
-// Chains that may ask for an MFA code (role_arn with mfa_serial) are left
-// to the first call, as the SDK does.
-func checkCredentials(ctx context.Context, cfg aws.Config) error {
-	imds := aws.IsCredentialsProvider(cfg.Credentials, &ec2rolecreds.Provider{})
-	sso := aws.IsCredentialsProvider(cfg.Credentials, &ssocreds.Provider{})
-	process := aws.IsCredentialsProvider(cfg.Credentials, &processcreds.Provider{})
-	if !imds && !sso && !process {
-		return nil
-	}
-	checkCtx, cancel := ctx, context.CancelFunc(func() {})
-	if !process {
-		checkCtx, cancel = context.WithTimeout(ctx, credentialCheckTimeout)
-	}
-	defer cancel()
-	_, err := cfg.Credentials.Retrieve(checkCtx)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return &exitError{code: ExitCancelled, err: errors.New("interrupted while loading the AWS credentials")}
-	case imds:
-		return errNoCredentials
-	}
-	profile := "default"
-	for _, src := range cfg.ConfigSources {
-		if sc, ok := src.(config.SharedConfig); ok && sc.Profile != "" {
-			profile = sc.Profile
-		}
-	}
-	if process {
-		return fmt.Errorf("the credential_process of profile %s failed: %w (its own message, if any, is above)", profile, err)
-	}
-	var expired *ssocreds.InvalidTokenError
-	if errors.As(err, &expired) {
-		return fmt.Errorf("the AWS SSO session of profile %s has expired or was never started: run aws sso login --profile %s", profile, profile)
-	}
-	return fmt.Errorf("loading the AWS SSO credentials of profile %s: %w (check its sso_account_id and sso_role_name, or run aws sso login --profile %s)", profile, err, profile)
 }
 
 // mfaPrompt asks for the code of an mfa_serial profile on stderr and reads
@@ -288,24 +198,10 @@ func startSim(opts AWSOptions, io *IOStreams) (*Env, error) {
 	return &Env{IO: io, AWS: cfg, Now: srv.Now, Sim: srv}, nil
 }
 
-// finishConfig applies what every rootctl run needs: a region (STS must be
-// Regional for AssumeRoot), one HTTP client sized for fan-out, and a
-// retryer without the client-side retry quota. The SDK's standard retryer
-// keeps a budget of 500 tokens per client; shared by hundreds of goroutines
-// under throttling it runs dry and fails calls with "retry quota exceeded"
-// while AWS would have answered. Retries stay bounded by MaxAttempts and
-// backoff, and --rate keeps rootctl under the quota to begin with.
-//
-// Every attempt is bounded by opts.RequestTimeout (connect, TLS handshake
-// (never over the SDK's 10 s), response headers), so that a hung endpoint cannot hold a call (and so a
-// run) forever, not even a change call that Ctrl-C lets finish: an attempt
-// that times out is retried like any transport error, within MaxAttempts.
-// Every call is tracked while in flight, for the second Ctrl-C to name.
+// finishConfig checks the region and --request-timeout, then applies what
+// every rootctl run needs (awsconfig.Finish).
 func finishConfig(cfg *aws.Config, opts AWSOptions) error {
-	if cfg.Region == "" {
-		cfg.Region = defaultRegion
-	}
-	if cfg.Region == "aws-global" {
+	if cfg.Region == awsconfig.GlobalRegion {
 		return usageErrorf("--region aws-global names the global STS endpoint, which refuses AssumeRoot; pass a Regional name such as us-east-1")
 	}
 	timeout := opts.RequestTimeout
@@ -315,61 +211,6 @@ func finishConfig(cfg *aws.Config, opts AWSOptions) error {
 	if err := checkRequestTimeout(timeout); err != nil {
 		return err
 	}
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
-		d.Timeout = timeout
-	}).WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 1024
-		t.MaxIdleConnsPerHost = 1024
-		t.TLSHandshakeTimeout = min(timeout, awshttp.DefaultHTTPTransportTLSHandleshakeTimeout)
-		t.ResponseHeaderTimeout = timeout
-	})
-	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
-	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 10
-			o.MaxBackoff = 20 * time.Second
-			o.RateLimiter = ratelimit.None
-		})
-	}
+	awsconfig.Finish(cfg, timeout)
 	return nil
-}
-
-// requestTimeoutError is a call whose every attempt went unanswered within
-// --request-timeout.
-type requestTimeoutError struct {
-	timeout  time.Duration
-	attempts int
-	err      error
-}
-
-func (e *requestTimeoutError) Error() string {
-	return fmt.Sprintf("no answer within %v (--request-timeout), %d attempts; the endpoint or the network is slow or down: try again later, or raise --request-timeout",
-		e.timeout, e.attempts)
-}
-
-func (e *requestTimeoutError) Unwrap() error { return e.err }
-
-// timeoutErrors is an APIOptions entry that words a call that failed
-// because its attempts timed out as such (the SDK's own error is a long
-// chain ending in "net/http: timeout awaiting response headers").
-func timeoutErrors(timeout time.Duration) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("rootctl.RequestTimeout",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				out, md, err := next.HandleInitialize(ctx, in)
-				// A timeout with the call's own context still live is an
-				// attempt's (net/http's header timeout also matches
-				// context.DeadlineExceeded, so that cannot tell them apart).
-				var te interface{ Timeout() bool }
-				if err != nil && errors.As(err, &te) && te.Timeout() && ctx.Err() == nil {
-					attempts := 1
-					if r, ok := retry.GetAttemptResults(md); ok {
-						attempts = len(r.Results)
-					}
-					err = &requestTimeoutError{timeout: timeout, attempts: attempts, err: err}
-				}
-				return out, md, err
-			}), middleware.After)
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -25,13 +26,16 @@ type SessionInput struct {
 	Account  string
 	Task     string
 	Duration string // seconds, or a Go duration such as 10m
-	Format   string // credentials only
+	Output   string // credentials only: env, json or process
+	// outputFlag names the flag Output came from, for messages: --output,
+	// or --format, its former name.
+	outputFlag string
 }
 
 func sessionFlags(in *SessionInput) []cli.Flag {
 	return append(append(awsFlags(), rootFlags(&in.Root)...),
 		&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` to act in as root"},
-		&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "the task policy: `TASK` is audit, create-password, delete, s3-unlock, sqs-unlock, a policy name or its ARN"},
+		&cli.StringFlag{Name: "task", Destination: &in.Task, Usage: "the task policy: `TASK` is " + taskNames() + ", a policy name or its ARN"},
 		&cli.StringFlag{Name: "duration", Value: "900", Destination: &in.Duration, Usage: "session length in `SECONDS` (or 10m), at most 900"},
 	)
 }
@@ -44,10 +48,10 @@ func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
 	switch {
 	case in.Account == "":
 		return rootsession.Task{}, 0, usageErrorf("--account is required: the 12-digit ID of a member account")
-	case !rootsession.ValidAccountID(in.Account):
+	case !awserr.ValidAccountID(in.Account):
 		return rootsession.Task{}, 0, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
 	case in.Task == "":
-		return rootsession.Task{}, 0, usageErrorf("--task is required: one of audit, create-password, delete, s3-unlock, sqs-unlock")
+		return rootsession.Task{}, 0, usageErrorf("--task is required: one of %s", taskNames())
 	}
 	task, err := rootsession.ParseTask(in.Task)
 	if err != nil {
@@ -58,6 +62,16 @@ func (in SessionInput) check() (rootsession.Task, time.Duration, error) {
 		return rootsession.Task{}, 0, err
 	}
 	return task, d, nil
+}
+
+// taskNames lists rootctl's names of the root tasks (rootsession.Tasks),
+// for help and messages.
+func taskNames() string {
+	var names []string
+	for _, t := range rootsession.Tasks() {
+		names = append(names, t.Alias)
+	}
+	return strings.Join(names, ", ")
 }
 
 func parseDuration(s string) (time.Duration, error) {
@@ -111,19 +125,26 @@ Formats: env (export lines for eval), json, process (credential_process
 Version 1, for an AWS CLI profile).
 
 Examples:
-   rootctl credentials --account 111122223333 --task audit --duration 300 --format json --reason SEC-1
+   rootctl credentials --account 111122223333 --task audit --duration 300 -o json --reason SEC-1
    eval "$(rootctl credentials --sim --account 444444444402 --task s3-unlock --reason INC-7)"
    # ~/.aws/config: the profile rootctl itself uses (--profile mgmt) must be
    # another one, with the management account's credentials
    [profile root-unlock]
-   credential_process = rootctl credentials --profile mgmt --account 111122223333 --task s3-unlock --format process --reason "INC-7"`,
+   credential_process = rootctl credentials --profile mgmt --account 111122223333 --task s3-unlock -o process --reason "INC-7"`,
 		Flags: append(sessionFlags(&in),
-			&cli.StringFlag{Name: "format", Value: "env", Destination: &in.Format, Usage: "`FORMAT`: env, json or process"}),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "env", Usage: "output `FORMAT`: env, json or process"},
+			&cli.StringFlag{Name: "format", Hidden: true, Usage: "the former name of --output"}),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			in.AWS = awsOptions(c)
+			in.AWS, in.Output, in.outputFlag = awsOptions(c), c.String("output"), "--output"
+			if c.IsSet("format") {
+				if c.IsSet("output") && c.String("output") != c.String("format") {
+					return usageErrorf("--format is the former name of --output: pass one")
+				}
+				in.Output, in.outputFlag = c.String("format"), "--format"
+			}
 			return CredentialsCommand(c.Context, in, deps)
 		},
 	}
@@ -138,7 +159,7 @@ type processCredentials struct {
 	Expiration      string `json:"Expiration"`
 }
 
-// sessionCredentials is `--format json`.
+// sessionCredentials is `-o json`.
 type sessionCredentials struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	SecretAccessKey string `json:"SecretAccessKey"`
@@ -151,7 +172,11 @@ type sessionCredentials struct {
 
 // CredentialsCommand runs `rootctl credentials`.
 func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error {
-	if err := checkOption("--format", in.Format, credentialFormats...); err != nil {
+	flag := in.outputFlag
+	if flag == "" {
+		flag = "--output"
+	}
+	if err := checkOption(flag, in.Output, credentialFormats...); err != nil {
 		return err
 	}
 	task, d, err := in.check()
@@ -165,13 +190,13 @@ func CredentialsCommand(ctx context.Context, in SessionInput, deps *Deps) error 
 	defer run.close()
 	// Fail closed: credentials that the log does not show handed out are
 	// not handed out.
-	if err := run.record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Format,
+	if err := run.journal.Record(auditlog.Entry{Account: in.Account, Task: task.Name, Action: "credentials", Target: "format " + in.Output,
 		Outcome: auditlog.Success, SessionKeyID: sess.AccessKeyID}); err != nil {
 		return fmt.Errorf("the session's credentials are not printed, as the audit log could not record them: %w", err)
 	}
 	exp := sess.Expires.UTC().Format(time.RFC3339)
 	out := deps.IO.Out
-	switch in.Format {
+	switch in.Output {
 	case "json":
 		return printJSON(out, sessionCredentials{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp,
 			in.Account, task.ARN(), run.env.AWS.Region})

@@ -110,3 +110,32 @@ func TestExec(t *testing.T) {
 		}
 	})
 }
+
+// credentials takes -o like every command; --format, its former name,
+// still works, and both at once must agree.
+func TestCredentialsOutputFlag(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout (exit 0) or stderr
+	}{
+		{"-o process", []string{"-o", "process"}, ExitOK, `"Version":1`},
+		{"--output json", []string{"--output", "json"}, ExitOK, `"TaskPolicyArn"`},
+		{"--format process, the former name", []string{"--format", "process"}, ExitOK, `"Version":1`},
+		{"-o and --format that disagree", []string{"-o", "json", "--format", "process"}, ExitUsage, "--format is the former name of --output: pass one"},
+		{"-o yaml", []string{"-o", "yaml"}, ExitUsage, `--output "yaml": want one of env, json, process`},
+	} {
+		args := append([]string{"credentials", "--account", "444444444402", "--task", "audit", "--reason", "INC-7"}, tc.args...)
+		code, out, stderr := h.run(args...)
+		got := out
+		if tc.wantCode != ExitOK {
+			got = stderr
+		}
+		if code != tc.wantCode || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit %d with %q", tc.name, code, out, stderr, tc.wantCode, tc.want)
+		}
+	}
+}

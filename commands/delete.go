@@ -2,15 +2,12 @@ package commands
 
 import (
 	"context"
-	"slices"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/rootcreds"
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // DeleteInput holds the options of `rootctl delete`.
@@ -35,8 +32,9 @@ success. Every action is recorded in the audit log with --reason. The
 accounts must be selected: account IDs, --accounts, --ou, --tag, or
 --all-accounts; on a terminal, typing the count of accounts confirms.
 
-Exit codes: 0 done (or nothing to do); 4 some accounts failed; 1 other
-failure; 2 usage error; 130 interrupted (the report says what was done).
+` + exitCodesFor(map[int]string{
+			ExitOK: "done (or nothing to do)", ExitFindings: "risky steps were held back, so credentials remain (--accept takes them)",
+			ExitPartial: "some accounts failed", ExitCancelled: "interrupted (the report says what was done)"}) + `
 
 Examples:
    rootctl delete --sim --accounts 333333333301 --reason "SEC-42 remove root password" --yes
@@ -76,94 +74,11 @@ func riskNames() string {
 	return strings.Join(names, " or ")
 }
 
-// deleteActions name the AWS action that deletes each kind.
-var deleteActions = map[string]string{
-	rootcreds.KindAccessKey:          "iam:DeleteAccessKey",
-	rootcreds.KindSigningCertificate: "iam:DeleteSigningCertificate",
-	rootcreds.KindPassword:           "iam:DeleteLoginProfile",
-	rootcreds.KindMFADevice:          "iam:DeactivateMFADevice",
-}
-
 // DeleteCommand runs `rootctl delete`.
 func DeleteCommand(ctx context.Context, in DeleteInput, deps *Deps) error {
 	kinds := in.Kinds
 	if !kinds.Any() {
 		kinds = rootcreds.AllKinds()
 	}
-	return runJobs(ctx, deps, in.jobInput, deleteSpec(kinds, in.Accept))
-}
-
-// deleteSpec deletes the root credentials of the given kinds: delete, and
-// the provisioning hook's --remediate. A risky step (rootcreds.PlanSteps)
-// is held back unless its risk is among accept.
-func deleteSpec(kinds rootcreds.Kinds, accept []rootcreds.Risk) jobSpec {
-	inspect := func(ctx context.Context, job *AccountJob) (*rootcreds.Findings, error) {
-		var f *rootcreds.Findings
-		err := job.lease.Do(ctx, func(cfg aws.Config) error {
-			var err error
-			f, _, err = rootcreds.Inspect(ctx, cfg, rootcreds.InspectOptions{}) // the delete task has no GetAccountSummary
-			return err
-		})
-		return f, err
-	}
-	return jobSpec{
-		command: "delete",
-		task:    rootsession.Delete,
-		question: func(changes, accounts int) string {
-			return "delete " + plural(changes, "credential") + " in " + plural(accounts, "account")
-		},
-		plan: func(ctx context.Context, job *AccountJob, now time.Time) ([]rootcreds.Action, error) {
-			f, err := inspect(ctx, job)
-			if err != nil {
-				return nil, err
-			}
-			var actions []rootcreds.Action
-			for _, st := range rootcreds.PlanSteps(f, kinds, now) {
-				a := rootcreds.Action{Item: st.Item, Outcome: rootcreds.Planned, Risk: st.Risk, Note: st.Why}
-				if st.Risk != "" && !slices.Contains(accept, st.Risk) {
-					a.Outcome = rootcreds.Held
-				}
-				actions = append(actions, a)
-			}
-			return actions, nil
-		},
-		apply: func(ctx context.Context, job *AccountJob, hooks rootcreds.Hooks) ([]rootcreds.Item, error) {
-			var items, held []rootcreds.Item
-			for _, a := range job.Actions {
-				if a.Outcome == rootcreds.Held {
-					held = append(held, a.Item)
-				} else {
-					items = append(items, a.Item)
-				}
-			}
-			actions := rootcreds.Delete(ctx, job.lease, items, hooks)
-			for _, a := range actions {
-				if a.Outcome == rootcreds.NotDone || a.Outcome == rootcreds.Failed {
-					return nil, nil // no verification of a run that stopped
-				}
-			}
-			f, err := inspect(context.WithoutCancel(ctx), job)
-			if err != nil {
-				return nil, err
-			}
-			// What was held back is meant to remain; anything else is a failure.
-			var remaining []rootcreds.Item
-			for _, it := range rootcreds.Remaining(f, kinds) {
-				if !slices.Contains(held, it) {
-					remaining = append(remaining, it)
-				}
-			}
-			return remaining, nil
-		},
-		describe: func(it rootcreds.Item) string {
-			switch it.Kind {
-			case rootcreds.KindPassword:
-				return "delete the root password"
-			case rootcreds.KindMFADevice:
-				return "deactivate MFA device " + it.ID
-			}
-			return "delete " + it.String()
-		},
-		apiAction: func(it rootcreds.Item) string { return deleteActions[it.Kind] },
-	}
+	return runJobs(ctx, deps, in.jobInput, orgrun.DeleteJob(kinds, in.Accept))
 }

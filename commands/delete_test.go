@@ -13,6 +13,7 @@ import (
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // rootOf is what the emulator holds for an account's root user now.
@@ -111,7 +112,7 @@ func TestDeleteEverythingInOrder(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	r := parseJSON[JobReport](t, out)
-	if len(r.Accounts) != 2 || r.Accounts[0].Status != JobNothing || r.Accounts[1].Status != JobDone {
+	if len(r.Accounts) != 2 || r.Accounts[0].Status != orgrun.StatusNothingToDo || r.Accounts[1].Status != orgrun.StatusDone {
 		t.Fatalf("accounts: %+v", r.Accounts)
 	}
 	var got []string
@@ -301,7 +302,7 @@ func TestDeleteCancelledMidRun(t *testing.T) {
 		got = append(got, a.Kind+" "+a.Outcome)
 	}
 	want := []string{"access_key deleted", "signing_certificate deleted", "password not_done", "mfa_device not_done"}
-	if !slices.Equal(got, want) || r.Accounts[0].Status != JobInterrupted {
+	if !slices.Equal(got, want) || r.Accounts[0].Status != orgrun.StatusInterrupted {
 		t.Fatalf("status %s, actions %q, want %q", r.Accounts[0].Status, got, want)
 	}
 	root := rootOf(t, h, "444444444405")

@@ -6,11 +6,10 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/orgscan"
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 // EnableInput holds the options of `rootctl enable`.
@@ -55,7 +54,7 @@ Examples:
 
 // EnableCommand runs `rootctl enable`.
 func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
-	if in.Delegate != "" && !rootsession.ValidAccountID(in.Delegate) {
+	if in.Delegate != "" && !awserr.ValidAccountID(in.Delegate) {
 		return usageErrorf("--delegate %q: want a 12-digit account ID", in.Delegate)
 	}
 	if !in.CredentialsManagement && !in.RootSessions {
@@ -69,9 +68,9 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	if err := checkDelegate(ctx, env.AWS, setup, in.Delegate); err != nil {
 		return err
 	}
-	steps, err := setup.Plan(rootsession.EnableRequest{
+	steps, err := setup.Plan(orgsetup.EnableRequest{
 		CredentialsManagement: in.CredentialsManagement, RootSessions: in.RootSessions, Delegate: in.Delegate})
-	if errors.Is(err, rootsession.ErrNotManagement) {
+	if errors.Is(err, orgsetup.ErrNotManagement) {
 		return fmt.Errorf("%w (use the management account's credentials: --profile)", err)
 	}
 	if err != nil {
@@ -96,7 +95,7 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 	for i, st := range steps {
 		if err := st.Apply(ctx, env.AWS); err != nil {
 			return fmt.Errorf("step %d (%s): %s; steps before it were applied, rerun rootctl enable to finish",
-				i+1, st.Description, rootsession.Describe(err))
+				i+1, st.Description, awserr.Describe(err))
 		}
 		printf(out, "done: %s\n", st.Description)
 	}
@@ -108,16 +107,16 @@ func EnableCommand(ctx context.Context, in EnableInput, deps *Deps) error {
 // organization, or a suspended or closed account (AWS refuses it with
 // ConstraintViolationException CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR,
 // after the plan's earlier steps were applied).
-func checkDelegate(ctx context.Context, cfg aws.Config, setup *rootsession.Setup, id string) error {
-	if id == "" || setup.CallerRole != rootsession.RoleManagement {
+func checkDelegate(ctx context.Context, cfg aws.Config, setup *orgsetup.Setup, id string) error {
+	if id == "" || setup.CallerRole != orgsetup.RoleManagement {
 		return nil // Plan explains a caller that is not the management account
 	}
 	if id == setup.ManagementAccount {
 		return usageErrorf("--delegate %s is the management account, which cannot be a delegated administrator: pass a member account", id)
 	}
-	state, member, err := orgscan.MemberState(ctx, organizations.NewFromConfig(cfg), id)
+	state, member, err := orgsetup.MemberState(ctx, cfg, id)
 	if err != nil {
-		return fmt.Errorf("checking --delegate %s: %s", id, rootsession.Describe(err))
+		return fmt.Errorf("checking --delegate %s: %s", id, awserr.Describe(err))
 	}
 	if !member {
 		return usageErrorf("--delegate %s is not an account of organization %s: pass a member account", id, setup.OrganizationID)

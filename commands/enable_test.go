@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/rootctl/rootctl/fixtures"
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 func freshOrg(t *testing.T) *fixtures.Org {
@@ -28,11 +28,11 @@ func TestStatus(t *testing.T) {
 		wantAssume  bool
 		wantMissing []string
 	}{
-		{"the demo organization has everything", demoOrg, "111111111111", rootsession.RoleManagement, true, nil},
-		{"the delegated administrator sees it too", demoOrg, "222222222201", rootsession.RoleDelegateAdmin, true, nil},
-		{"a fresh organization lacks three things", freshOrg, "111111111111", rootsession.RoleManagement, false,
+		{"the demo organization has everything", demoOrg, "111111111111", orgsetup.RoleManagement, true, nil},
+		{"the delegated administrator sees it too", demoOrg, "222222222201", orgsetup.RoleDelegateAdmin, true, nil},
+		{"a fresh organization lacks three things", freshOrg, "111111111111", orgsetup.RoleManagement, false,
 			[]string{"rootctl enable", "rootctl enable --credentials-management", "rootctl enable --root-sessions"}},
-		{"a plain member is told to use other credentials", demoOrg, "333333333301", rootsession.RoleMember, false,
+		{"a plain member is told to use other credentials", demoOrg, "333333333301", orgsetup.RoleMember, false,
 			[]string{"run rootctl with management-account credentials, or register this account: rootctl enable --delegate 333333333301"}},
 	}
 	for _, tt := range tests {

@@ -65,7 +65,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 
 	// The command gets the session only once the log shows it did.
 	entry := auditlog.Entry{Account: in.Account, Task: task.Name, Action: "exec", Target: filepath.Base(path), SessionKeyID: sess.AccessKeyID}
-	if err := run.recordStarted(entry); err != nil {
+	if err := run.journal.RecordStarted(entry); err != nil {
 		return fmt.Errorf("%s was not run, as the audit log could not record it: %w", argv[0], err)
 	}
 	cmd := exec.Command(path, argv[1:]...) // not CommandContext: Ctrl-C reaches the child from the terminal; it decides
@@ -116,7 +116,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 	switch {
 	case errors.As(runErr, &exitErr):
 		entry.Outcome, entry.Error = auditlog.Failed, fmt.Sprintf("exit status %d", exitErr.ExitCode())
-		run.record(entry)
+		run.journal.Record(entry)
 		code := exitErr.ExitCode()
 		if code < 0 { // killed by a signal
 			code = ExitCancelled
@@ -124,10 +124,10 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 		return &exitError{code: code}
 	case runErr != nil:
 		entry.Outcome, entry.Error = auditlog.Failed, runErr.Error()
-		run.record(entry)
+		run.journal.Record(entry)
 		return fmt.Errorf("running %s: %w", argv[0], runErr)
 	}
-	run.record(entry)
+	run.journal.Record(entry)
 	return nil
 }
 

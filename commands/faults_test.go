@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -148,7 +149,7 @@ func TestAuditAccountsThatFailInDifferentWays(t *testing.T) {
 		t.Fatal("no session expired mid-audit")
 	}
 	for _, a := range r.Accounts {
-		if a.ID == expiredTarget && (a.Status == StatusError || a.APICalls != 4) {
+		if a.ID == expiredTarget && (a.Status == orgrun.StatusError || a.APICalls != 4) {
 			t.Errorf("account %s whose session expired: %s with %d calls, want audited with 4 calls (AssumeRoot and GetAccountSummary twice)", a.ID, brief(a), a.APICalls)
 		}
 	}
@@ -197,7 +198,7 @@ func TestAuditCancelledMidRun(t *testing.T) {
 		for _, r := range results {
 			statuses[r.Status]++
 		}
-		if statuses[StatusCancelled] == 0 || statuses[StatusCompliant]+statuses[StatusRootCredentials] == 0 || statuses[StatusError] != 0 {
+		if statuses[orgrun.StatusInterrupted] == 0 || statuses[orgrun.StatusCompliant]+statuses[orgrun.StatusRootCredentials] == 0 || statuses[orgrun.StatusError] != 0 {
 			t.Fatalf("%s: statuses %v: want audited and cancelled accounts, no errors", format, statuses)
 		}
 	}

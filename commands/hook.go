@@ -3,60 +3,22 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/provision"
 	"github.com/rootctl/rootctl/rootcreds"
-	"github.com/rootctl/rootctl/rootsession"
-)
-
-// Verdicts of the post-provisioning check (HookReport.Status).
-const (
-	HookCompliant         = StatusCompliant       // the account ends with no root credentials
-	HookRootCredentials   = StatusRootCredentials // found and left (no --remediate)
-	HookRemediationFailed = "remediation_failed"  // --remediate could not remove them all
-	HookError             = StatusError           // the root user could not be audited
-	HookTimeout           = "timeout"             // not created or not ACTIVE within --timeout
-	HookNotProvisioned    = "not_provisioned"     // creation failed, or the account is suspended or closing
-	HookInterrupted       = "interrupted"
 )
 
 // defaultHookReason is recorded when the hook runs without --reason.
 const defaultHookReason = "post-provisioning check of a new member account (rootctl hook account-created)"
-
-// RootState is what an audit of one root user found.
-type RootState struct {
-	Status string `json:"status"` // compliant or root_credentials
-	*rootcreds.Findings
-}
-
-// HookReport is the one JSON document of `rootctl hook account-created`
-// and `rootctl account create`.
-type HookReport struct {
-	GeneratedAt time.Time           `json:"generated_at"`
-	Caller      string              `json:"caller"`
-	Reason      string              `json:"reason"`
-	AuditLog    string              `json:"audit_log"`
-	Creation    *provision.Creation `json:"creation,omitempty"`
-	Moved       string              `json:"moved_to,omitempty"`
-	Account     orgscan.Account     `json:"account"`
-	Status      string              `json:"status"`
-	Error       string              `json:"error,omitempty"`
-	ErrorCode   string              `json:"error_code,omitempty"`
-	// Found is the root user as first audited; Final is the root user at
-	// the end (the same unless --remediate changed it). Both are null when
-	// the account could not be audited.
-	Found   *RootState         `json:"found"`
-	Actions []rootcreds.Action `json:"actions"`
-	Final   *RootState         `json:"final"`
-}
 
 // HookInput holds the options of `rootctl hook account-created`.
 type HookInput struct {
@@ -71,11 +33,15 @@ type HookInput struct {
 
 var hookFormats = []string{"json", "table"}
 
-const hookExitCodes = `Exit codes: 0 the account has no root credentials (none found, or all removed
-with --remediate); 3 root credentials found and left; 4 the root user could not
-be audited, or --remediate could not remove everything; 5 timed out waiting for
-the account; 6 the account creation failed, or the account is suspended or
-closing; 1 other failure; 2 usage error; 130 interrupted.`
+// hookExitCodes are the exit codes of the post-provisioning check: the
+// hook's and account create's.
+var hookExitCodes = exitCodesFor(map[int]string{
+	ExitOK:             "the account has no root credentials (none found, or all removed with --remediate)",
+	ExitFindings:       "root credentials found and left",
+	ExitPartial:        "the root user could not be audited, or --remediate could not remove everything",
+	ExitTimeout:        "timed out waiting for the account",
+	ExitNotProvisioned: "the account creation failed, or the account is suspended or closing",
+})
 
 func hookCommand(deps *Deps) *cli.Command {
 	var in HookInput
@@ -106,13 +72,12 @@ Examples:
    rootctl hook account-created --account-id 111122223333
    rootctl hook account-created --event event.json --remediate --reason "vending run 412"
    aws events ... | rootctl hook account-created --event - --timeout 20m`,
-			Flags: append(append(awsFlags(), rootFlags(&in.Root)...),
+			Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...),
 				&cli.StringFlag{Name: "account-id", Destination: &in.AccountID, Usage: "the new account's `ID` (12 digits)"},
 				&cli.StringFlag{Name: "event", Destination: &in.Event, Usage: "read the CreateAccountResult event from `FILE` (- for stdin)"},
 				&cli.BoolFlag{Name: "remediate", Destination: &in.Remediate, Usage: "delete the root credentials found (this flag is the confirmation)"},
 				&cli.DurationFlag{Name: "timeout", Value: 15 * time.Minute, Destination: &in.Timeout, Usage: "wait at most `DURATION` for the account to become ACTIVE"},
-				outputFlag(hookFormats...),
-			),
+			), outputFlags(nil, hookFormats...)...),
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
 					return err
@@ -135,14 +100,14 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 		return err
 	}
 	defer run.close()
-	report := newHookReport(run)
+	report := newHookReport(run, lister.Org.ID)
 	report.Creation = creation
 	id := in.AccountID
 	if creation != nil {
 		id = creation.AccountID
 		if creation.State != provision.Succeeded {
 			report.Account.ID = id
-			report.Status, report.Error = HookNotProvisioned, "the account creation "+creationFailure(*creation)
+			report.Status, report.Error = orgrun.StatusNotProvisioned, "the account creation "+creationFailure(*creation)
 			return finishHook(deps.IO, in.Output, report)
 		}
 	}
@@ -151,7 +116,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 	}
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	postCheck(ctx, waitCtx, deps, run, lister, report, id, in.Remediate)
+	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, id, in.Remediate)
 	return finishHook(deps.IO, in.Output, report)
 }
 
@@ -167,7 +132,7 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 	case (in.AccountID == "") == (in.Event == ""):
 		return nil, usageErrorf("pass either --account-id ID or --event FILE (- for stdin), not both or neither")
 	case in.AccountID != "":
-		if !rootsession.ValidAccountID(in.AccountID) {
+		if !awserr.ValidAccountID(in.AccountID) {
 			return nil, usageErrorf("--account-id %q: want the 12 digits of an AWS account ID", in.AccountID)
 		}
 		return nil, nil
@@ -180,7 +145,7 @@ func (in HookInput) check(stdin io.Reader) (*provision.Creation, error) {
 	if err != nil {
 		return nil, usageErrorf("--event %s: %v", in.Event, err)
 	}
-	if c.State == provision.Succeeded && !rootsession.ValidAccountID(c.AccountID) {
+	if c.State == provision.Succeeded && !awserr.ValidAccountID(c.AccountID) {
 		return nil, usageErrorf("--event %s: accountId %q is not 12 digits", in.Event, c.AccountID)
 	}
 	return &c, nil
@@ -229,9 +194,9 @@ func startHookRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, root Root
 	return startOrgRun(ctx, deps, awsOpts, root)
 }
 
-func newHookReport(run *rootRun) *HookReport {
-	return &HookReport{GeneratedAt: run.env.Now().UTC().Truncate(time.Second), Caller: run.caller,
-		Reason: run.log.Reason(), AuditLog: run.log.Path(), Actions: []rootcreds.Action{}}
+func newHookReport(run *rootRun, org string) *HookReport {
+	return &HookReport{Header: newHeader(org, run.env.Now()), Caller: run.caller,
+		Reason: run.log.Reason(), AuditLog: run.log.Path(), Checked: provision.Checked{Actions: []rootcreds.Action{}}}
 }
 
 // checkTarget refuses the management account, which AssumeRoot cannot target.
@@ -249,64 +214,18 @@ func creationFailure(c provision.Creation) string {
 	return "is " + c.State
 }
 
-// postCheck waits (under waitCtx) until the account is ACTIVE, audits its
-// root user and, with remediate, deletes what it finds, filling report.
-// The audit and the deletions run under ctx: a timeout never cuts a change
-// short.
-func postCheck(ctx, waitCtx context.Context, deps *Deps, run *rootRun, lister *orgscan.Lister, report *HookReport, id string, remediate bool) {
-	report.Account.ID = id
-	last := ""
-	t, err := provision.WaitActive(waitCtx, lister, id, func(t orgscan.Target) {
-		if t.State != last && t.State != "ACTIVE" {
-			run.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", id, t.State)
-		}
-		last = t.State
-	})
-	if t.ID != "" {
-		report.Account = t.Account
-	}
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	audit := run.assumer.Lease(id, rootsession.Audit)
-	found, err := inspectRoot(ctx, audit)
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	report.Found, report.Final = found, found
-	report.Status = found.Status
-	if found.Status == HookCompliant || !remediate {
-		return
-	}
-	// The account is locked as delete locks it: no other run changes it
-	// between this plan and its changes.
-	locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(id)})
-	if err != nil {
-		report.fail(ctx, err)
-		return
-	}
-	defer locks.release()
-	spec := deleteSpec(rootcreds.AllKinds(), nil) // a pipeline takes no risky step
-	job := planAccount(ctx, run, spec, t)
-	if job.Status == JobPlanned {
-		applyAccount(ctx, run, spec, job)
-	}
-	report.Actions = job.Actions
-	final, err := inspectRoot(context.WithoutCancel(ctx), audit)
-	switch {
-	case err != nil:
-		report.Final = nil
-		report.Status, report.ErrorCode, report.Error = HookRemediationFailed, rootsession.ErrorCode(err), "verifying: "+errorText(err)
-	case ctx.Err() != nil && final.Status != HookCompliant:
-		report.Final, report.Status = final, HookInterrupted
-	case final.Status != HookCompliant:
-		report.Final, report.Status = final, HookRemediationFailed
-		report.Error = nonEmptyOr(job.Error, "root credentials remain after the deletions")
-		report.ErrorCode = job.ErrorCode
-	default:
-		report.Final, report.Status = final, HookCompliant
+// checker is the post-provisioning check of a run: it locks the account
+// before --remediate changes it, and says on stderr while it waits.
+func (r *rootRun) checker(deps *Deps, lister *orgscan.Lister) *provision.Checker {
+	return &provision.Checker{
+		Run: r.orgRun(lister, orgscan.Selection{}, 1),
+		Lock: func(account string) (func(), error) {
+			locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(account)})
+			return locks.release, err
+		},
+		Waiting: func(account, state string) {
+			r.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", account, state)
+		},
 	}
 }
 
@@ -315,108 +234,4 @@ func nonEmptyOr(s, alt string) string {
 		return s
 	}
 	return alt
-}
-
-// inspectRoot audits the root user in the lease's session, as audit does.
-func inspectRoot(ctx context.Context, lease *rootsession.Lease) (*RootState, error) {
-	f, _, err := auditRoot(ctx, lease)
-	if err != nil {
-		return nil, err
-	}
-	return &RootState{Status: rootStatus(f), Findings: f}, nil
-}
-
-// fail records why the check could not finish.
-func (r *HookReport) fail(ctx context.Context, err error) {
-	switch {
-	case errors.Is(err, provision.ErrTimeout):
-		r.Status, r.Error = HookTimeout, fmt.Sprintf("account %s is still %s: %v", r.Account.ID, nonEmptyOr(r.Account.State, "not created"), err)
-	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		r.Status, r.Error = HookInterrupted, "interrupted"
-	case errors.Is(err, provision.ErrNotActive):
-		r.Status, r.Error = HookNotProvisioned, err.Error()
-	default:
-		r.Status, r.ErrorCode, r.Error = HookError, rootsession.ErrorCode(err), errorText(err)
-	}
-}
-
-// hookExit maps a report's verdict to the documented exit codes.
-func hookExit(r *HookReport) error {
-	switch r.Status {
-	case HookCompliant:
-		return nil
-	case HookRootCredentials:
-		return &exitError{code: ExitFindings, err: fmt.Errorf("account %s has root credentials (rerun with --remediate to delete them)", r.Account.ID)}
-	case HookTimeout:
-		if r.Account.ID == "" { // still being created: r.Error names the request to follow
-			return &exitError{code: ExitTimeout, err: errors.New(r.Error)}
-		}
-		return &exitError{code: ExitTimeout, err: fmt.Errorf("%s (raise --timeout, or run rootctl hook account-created --account-id %s later)", r.Error, r.Account.ID)}
-	case HookNotProvisioned:
-		return &exitError{code: ExitNotProvisioned, err: errors.New(r.Error)}
-	case HookInterrupted:
-		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: see the report for what was done")}
-	}
-	return &exitError{code: ExitPartial, err: fmt.Errorf("account %s: %s", r.Account.ID, nonEmptyOr(r.Error, r.Status))}
-}
-
-// finishHook prints the report and returns the exit status.
-func finishHook(io *IOStreams, format string, r *HookReport) error {
-	if format == "json" {
-		if err := printJSON(io.Out, r); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-	} else {
-		writeHookText(io, r)
-	}
-	return hookExit(r)
-}
-
-func writeHookText(ios *IOStreams, r *HookReport) {
-	w := ios.Out
-	if c := r.Creation; c != nil {
-		printf(w, "Creation:  %s %s\n", c.RequestID, c.State)
-	}
-	if a := r.Account; a.ID != "" {
-		printf(w, "Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
-	}
-	if r.Moved != "" {
-		printf(w, "Moved to:  %s\n", r.Moved)
-	}
-	if r.Found != nil {
-		printf(w, "Found:     %s\n", rootStateText(r.Found))
-	}
-	for _, a := range r.Actions {
-		line := a.Item.String() + ": " + a.Outcome
-		if a.Error != "" {
-			line += " (" + a.Error + ")"
-		}
-		printf(w, "Action:    %s\n", line)
-	}
-	if r.Final != nil && len(r.Actions) > 0 {
-		printf(w, "Final:     %s\n", rootStateText(r.Final))
-	}
-	status := r.Status
-	if r.Error != "" {
-		status += ": " + r.Error
-	}
-	printf(w, "Result:    %s\n", ios.Color(hookColor(r.Status), status))
-}
-
-func hookColor(status string) string {
-	if status == HookCompliant {
-		return colorGreen
-	}
-	return colorRed
-}
-
-func rootStateText(s *RootState) string {
-	if s.Status == HookCompliant {
-		return "no root credentials"
-	}
-	var parts []string
-	for _, it := range rootcreds.PlanDelete(s.Findings, rootcreds.AllKinds()) {
-		parts = append(parts, it.String())
-	}
-	return "root credentials: " + strings.Join(parts, ", ")
 }

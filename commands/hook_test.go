@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/rootcreds"
 )
 
@@ -57,7 +58,7 @@ func TestHookCompliantAccount(t *testing.T) {
 		t.Fatalf("exit %d, want 0: %s", code, stderr)
 	}
 	r := parseJSON[HookReport](t, out)
-	if r.Status != HookCompliant || r.Found == nil || r.Found.Status != HookCompliant || r.Final == nil || len(r.Actions) != 0 {
+	if r.Status != orgrun.StatusCompliant || r.Found == nil || r.Found.Status != orgrun.StatusCompliant || r.Final == nil || len(r.Actions) != 0 {
 		t.Fatalf("report = %+v", r)
 	}
 	if r.Account.ID != "222222222201" || r.Account.State != "ACTIVE" || r.Reason != defaultHookReason {
@@ -81,7 +82,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 		t.Fatalf("exit %d, want 3 naming --remediate: %s", code, stderr)
 	}
 	r := parseJSON[HookReport](t, out)
-	if r.Status != HookRootCredentials || r.Found.Password == nil || len(r.Found.MFADevices) != 1 || r.Final.Password == nil || len(r.Actions) != 0 {
+	if r.Status != orgrun.StatusRootCredentials || r.Found.Password == nil || len(r.Found.MFADevices) != 1 || r.Final.Password == nil || len(r.Actions) != 0 {
 		t.Fatalf("report = %+v", r)
 	}
 	if w := writeCalls(h.srv.Calls()); len(w) != 0 {
@@ -99,7 +100,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 	for _, a := range r.Actions {
 		outcomes = append(outcomes, a.Item.Kind+" "+a.Outcome)
 	}
-	if r.Status != HookCompliant || r.Found.Status != HookRootCredentials || r.Final.Status != HookCompliant ||
+	if r.Status != orgrun.StatusCompliant || r.Found.Status != orgrun.StatusRootCredentials || r.Final.Status != orgrun.StatusCompliant ||
 		!slices.Equal(outcomes, []string{"password deleted", "mfa_device deleted"}) {
 		t.Fatalf("report = %+v, actions %v", r, outcomes)
 	}
@@ -124,7 +125,7 @@ func TestHookAccountWithRootCredentials(t *testing.T) {
 	// Safe twice: nothing left to do.
 	h.srv.ResetCalls()
 	code, out, _ = h.run("hook", "account-created", "--account-id", "333333333302", "--remediate")
-	if r := parseJSON[HookReport](t, out); code != ExitOK || r.Status != HookCompliant || len(r.Actions) != 0 || len(writeCalls(h.srv.Calls())) != 0 {
+	if r := parseJSON[HookReport](t, out); code != ExitOK || r.Status != orgrun.StatusCompliant || len(r.Actions) != 0 || len(writeCalls(h.srv.Calls())) != 0 {
 		t.Fatalf("second run: exit %d, report %+v", code, r)
 	}
 }
@@ -134,7 +135,7 @@ func TestHookRemediationThatFails(t *testing.T) {
 	h := newHarness(t, demoOrg(t), fixtures.Options{OpFaults: map[string]string{"iam:DeleteLoginProfile": "AccessDenied"}})
 	code, out, _ := h.run("hook", "account-created", "--account-id", "333333333302", "--remediate")
 	r := parseJSON[HookReport](t, out)
-	if code != ExitPartial || r.Status != HookRemediationFailed || r.Final == nil || r.Final.Password == nil || r.ErrorCode != "AccessDenied" {
+	if code != ExitPartial || r.Status != orgrun.StatusRemediationFailed || r.Final == nil || r.Final.Password == nil || r.ErrorCode != "AccessDenied" {
 		t.Fatalf("exit %d, report %+v", code, r)
 	}
 	// MFA is never removed from a password that could not be.
@@ -172,7 +173,7 @@ func TestHookEventFromStdinWaitsForActive(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		r := parseJSON[HookReport](t, out)
-		if r.Status != HookCompliant || r.Creation == nil || r.Creation.RequestID != "car-3fbd74c0f2fa11ed8b6e0a41b5dcf48f" || r.Account.Name != "vended" {
+		if r.Status != orgrun.StatusCompliant || r.Creation == nil || r.Creation.RequestID != "car-3fbd74c0f2fa11ed8b6e0a41b5dcf48f" || r.Account.Name != "vended" {
 			t.Fatalf("report = %+v", r)
 		}
 		if polls.Load() != 3 || !strings.Contains(stderr, "777777777701 is PENDING_ACTIVATION; waiting") {
@@ -199,7 +200,7 @@ func TestHookAccountNeverActiveTimesOut(t *testing.T) {
 		t.Fatalf("the timeout of 700ms took %v", took)
 	}
 	r := parseJSON[HookReport](t, out)
-	if r.Status != HookTimeout || r.Found != nil || r.Final != nil {
+	if r.Status != orgrun.StatusTimeout || r.Found != nil || r.Final != nil {
 		t.Fatalf("report = %+v", r)
 	}
 	for _, c := range h.srv.Calls() {
@@ -224,7 +225,7 @@ func TestHookAccountNotProvisioned(t *testing.T) {
 		h.stdin = tc.stdin
 		code, out, stderr := h.run(append([]string{"hook", "account-created"}, tc.args...)...)
 		r := parseJSON[HookReport](t, out)
-		if code != ExitNotProvisioned || r.Status != HookNotProvisioned || !strings.Contains(stderr, tc.want) {
+		if code != ExitNotProvisioned || r.Status != orgrun.StatusNotProvisioned || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, status %s, stderr %q", tc.name, code, r.Status, stderr)
 		}
 	}
@@ -288,7 +289,7 @@ func TestAccountCreate(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	r := parseJSON[HookReport](t, out)
-	if r.Status != HookCompliant || r.Creation == nil || r.Creation.State != "SUCCEEDED" || r.Moved != "ou-d3m0-prod0001" || r.Account.State != "ACTIVE" {
+	if r.Status != orgrun.StatusCompliant || r.Creation == nil || r.Creation.State != "SUCCEEDED" || r.Moved != "ou-d3m0-prod0001" || r.Account.State != "ACTIVE" {
 		t.Fatalf("report = %+v", r)
 	}
 	a, ok := h.srv.Account(r.Account.ID)
@@ -330,7 +331,7 @@ func TestAccountCreateTimesOut(t *testing.T) {
 	} {
 		h := newHarness(t, demoOrg(t), tc.opts)
 		code, out, stderr := h.run("account", "create", "--name", "slow", "--email", "aws+slow@example.com", "--timeout", "600ms", "-o", "json")
-		if r := parseJSON[HookReport](t, out); code != ExitTimeout || r.Status != HookTimeout || !strings.Contains(stderr, tc.want) {
+		if r := parseJSON[HookReport](t, out); code != ExitTimeout || r.Status != orgrun.StatusTimeout || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, report %+v, stderr %q", tc.name, code, r, stderr)
 		}
 	}
@@ -395,7 +396,7 @@ func TestAccountCreateRemediates(t *testing.T) {
 	}})
 	code, out, stderr := h.run("account", "create", "--name", "legacy-vended", "--email", "aws+legacy@example.com", "--ou", "ou-d3m0-dev00001", "--remediate", "-o", "json")
 	r := parseJSON[HookReport](t, out)
-	if code != ExitOK || r.Found == nil || r.Found.Password == nil || r.Final.Status != HookCompliant ||
+	if code != ExitOK || r.Found == nil || r.Found.Password == nil || r.Final.Status != orgrun.StatusCompliant ||
 		len(r.Actions) != 1 || r.Actions[0].Outcome != rootcreds.Deleted {
 		t.Fatalf("exit %d, report %+v: %s", code, r, stderr)
 	}
@@ -414,7 +415,7 @@ func TestHookRemediationWaitsForNoOtherRun(t *testing.T) {
 	}
 	code, stdout, stderr := h.run("hook", "account-created", "--account-id", "333333333302", "--remediate", "--reason", "VEND-7")
 	r := parseJSON[HookReport](t, stdout)
-	if code != ExitPartial || r.Status != HookError || !regexp.MustCompile(`^account 333333333302 is being changed by another rootctl run \(pid \d+, delete, since `).MatchString(r.Error) {
+	if code != ExitPartial || r.Status != orgrun.StatusError || !regexp.MustCompile(`^account 333333333302 is being changed by another rootctl run \(pid \d+, delete, since `).MatchString(r.Error) {
 		t.Fatalf("exit %d, status %s, error %q; stderr %s", code, r.Status, r.Error, stderr)
 	}
 	if w := writeCalls(h.srv.Calls()); len(w) != 0 {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/interrupt"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // fastRetries makes d's AWS config retry at once, attempts in all, so that
@@ -131,7 +132,7 @@ func TestAHungCallTimesOut(t *testing.T) {
 	}
 	r := parseJSON[JobReport](t, out)
 	a := r.Accounts[0]
-	if a.Status != JobError || !strings.Contains(a.Error, "ListAccessKeys, no answer within 200ms (--request-timeout), 3 attempts; the endpoint or the network is slow or down: try again later, or raise --request-timeout") {
+	if a.Status != orgrun.StatusError || !strings.Contains(a.Error, "ListAccessKeys, no answer within 200ms (--request-timeout), 3 attempts; the endpoint or the network is slow or down: try again later, or raise --request-timeout") {
 		t.Fatalf("account %s: %s: %q; want an error saying the call timed out", a.ID, a.Status, a.Error)
 	}
 	if n := held.Load(); n != 3 {
@@ -162,7 +163,7 @@ func TestCtrlCDuringAHungRead(t *testing.T) {
 	if took > 5*time.Second {
 		t.Fatalf("the run took %v after Ctrl-C", took)
 	}
-	if r := parseJSON[JobReport](t, out); r.Accounts[0].Status != JobInterrupted {
+	if r := parseJSON[JobReport](t, out); r.Accounts[0].Status != orgrun.StatusInterrupted {
 		t.Fatalf("account %+v, want interrupted", r.Accounts[0])
 	}
 	if w := writeCalls(h.srv.Calls()); held.Load() != 1 || len(w) != 0 {

@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 )
 
 // IOStreams are the standard streams a command reads and writes, and what
@@ -22,6 +22,9 @@ type IOStreams struct {
 	InTTY  bool
 	OutTTY bool
 	ErrTTY bool
+	// Width is stdout's width in columns when stdout is a terminal, measured
+	// once at start-up; 0 otherwise (a pipe or a file takes every column).
+	Width int
 	// NoColor is set by NO_COLOR (https://no-color.org) or TERM=dumb.
 	NoColor bool
 	// Quiet is set by --quiet: no progress and no notes on stderr; errors,
@@ -33,13 +36,19 @@ type IOStreams struct {
 
 // System returns the process's own streams.
 func System() *IOStreams {
-	return &IOStreams{
+	s := &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		InTTY:   isatty.IsTerminal(os.Stdin.Fd()),
-		OutTTY:  isatty.IsTerminal(os.Stdout.Fd()),
-		ErrTTY:  isatty.IsTerminal(os.Stderr.Fd()),
+		InTTY:   term.IsTerminal(int(os.Stdin.Fd())),
+		OutTTY:  term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
 		NoColor: os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb",
 	}
+	if s.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			s.Width = w
+		}
+	}
+	return s
 }
 
 // Infof writes a note for the user on stderr, unless --quiet; like printf,

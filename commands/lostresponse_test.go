@@ -7,6 +7,7 @@ import (
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/rootcreds"
 )
 
@@ -80,7 +81,7 @@ func TestALostResponseIsReportedAsThisRunsChange(t *testing.T) {
 					got = &r.Accounts[0].Actions[i]
 				}
 			}
-			if got == nil || got.Outcome != tt.outcome || got.Retried != tt.retried || got.Error != "" || r.Accounts[0].Status != JobDone {
+			if got == nil || got.Outcome != tt.outcome || got.Retried != tt.retried || got.Error != "" || r.Accounts[0].Status != orgrun.StatusDone {
 				t.Fatalf("report: account %s, action %+v; want %s %s, retried %q", r.Accounts[0].Status, got, tt.item, tt.outcome, tt.retried)
 			}
 			wantChanges := len(r.Accounts[0].Actions)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // TestOrgWideRefusalStopsTheRun: a refusal that is the organization's or
@@ -84,7 +85,7 @@ func TestAccountRefusalIsTheAccounts(t *testing.T) {
 	for _, a := range r.Accounts {
 		got[a.ID] = a.Status
 	}
-	want := map[string]string{"333333333301": StatusError, "333333333302": StatusRootCredentials, "333333333304": StatusRootCredentials}
+	want := map[string]string{"333333333301": orgrun.StatusError, "333333333302": orgrun.StatusRootCredentials, "333333333304": orgrun.StatusRootCredentials}
 	for id, st := range want {
 		if got[id] != st {
 			t.Errorf("%s: %q, want %q (all: %v)", id, got[id], st, got)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -16,10 +17,17 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// outputFlag is -o/--output, with the formats a command supports.
-func outputFlag(formats ...string) *cli.StringFlag {
-	return &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: formats[0],
-		Usage: "output `FORMAT`: " + strings.Join(formats, ", ")}
+// outputFlags are -o/--output, with the formats a command supports (the
+// first is the default), and, for a command whose tables may be narrowed to
+// the terminal, --wide.
+func outputFlags(wide *bool, formats ...string) []cli.Flag {
+	flags := []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: formats[0],
+		Usage: "output `FORMAT`: " + strings.Join(formats, ", ")}}
+	if wide != nil {
+		flags = append(flags, &cli.BoolFlag{Name: "wide", Destination: wide,
+			Usage: fmt.Sprintf("show every column of the tables, even on a terminal narrower than %d columns", wideScreen)})
+	}
+	return flags
 }
 
 // checkOutput rejects a format the command does not support.
@@ -27,10 +35,207 @@ func checkOutput(format string, formats ...string) error {
 	return checkOption("--output", format, formats...)
 }
 
+// schemaVersion numbers the shape of rootctl's JSON documents and NDJSON
+// lines. 2: every document and line opens with schema_version,
+// organization_id and generated_at, and an account a run did not finish is
+// "interrupted" in every report (audit and locks said "cancelled").
+const schemaVersion = 2
+
+// Header opens every JSON document and every NDJSON line: the schema it
+// follows, the organization it is about, and when it was made.
+type Header struct {
+	SchemaVersion  int       `json:"schema_version"`
+	OrganizationID string    `json:"organization_id"`
+	GeneratedAt    time.Time `json:"generated_at"`
+}
+
+// newHeader is the header of a document about organization org, made now
+// (to the second, in UTC).
+func newHeader(org string, now time.Time) Header {
+	return Header{OrganizationID: org, GeneratedAt: now.UTC().Truncate(time.Second)}
+}
+
+func (h *Header) header() *Header { return h }
+
+// report is what a command hands to the output layer: a value that is its
+// own JSON document (it embeds Header) and renders itself for a person.
+type report interface {
+	header() *Header
+	// render writes the report for a person: its tables, fitted to the
+	// screen, and its lines. Write errors are the screen's to keep.
+	render(s *screen) error
+}
+
+// rowReport is a report with one record per account or event: it exports
+// as CSV (a header line, then a row per record) and as NDJSON (a line per
+// record).
+type rowReport interface {
+	report
+	csvHeader() []string
+	csvRows() [][]string
+	records() []any
+}
+
+// export writes r to stdout in format: json (one document), csv or ndjson
+// (a rowReport's records), or a table and lines for a person. The schema
+// version is stamped here, and every write error is returned.
+func export(io *IOStreams, format string, wide bool, r report) error {
+	h := r.header()
+	h.SchemaVersion = schemaVersion
+	out := &errWriter{w: io.Out}
+	var err error
+	switch format {
+	case "json":
+		err = printJSON(out, r)
+	case "csv", "ndjson":
+		rows, ok := r.(rowReport)
+		if !ok {
+			return fmt.Errorf("-o %s: this report has no rows (use -o json)", format)
+		}
+		if format == "csv" {
+			err = writeCSV(out, rows.csvHeader(), rows.csvRows())
+			break
+		}
+		nd := newNDJSON(out, *h)
+		for _, rec := range rows.records() {
+			if err = nd.Write(rec); err != nil {
+				break
+			}
+		}
+	default:
+		err = r.render(&screen{io: io, out: out, wide: wide})
+	}
+	if err == nil {
+		err = out.err
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// ndjson writes one JSON object per line, each opening with the run's
+// Header, as records arrive: memory stays flat however many there are.
+type ndjson struct {
+	mu   sync.Mutex
+	w    io.Writer
+	head []byte // the header's fields, without the closing brace
+}
+
+func newNDJSON(w io.Writer, h Header) *ndjson {
+	h.SchemaVersion = schemaVersion
+	head, _ := json.Marshal(h) // a struct of a number, a string and a time
+	return &ndjson{w: w, head: head[:len(head)-1]}
+}
+
+// Write writes rec, a value that encodes as a JSON object, as one line
+// after the header's fields.
+func (n *ndjson) Write(rec any) error {
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	line := append(append([]byte{}, n.head...), ',')
+	if len(body) > 2 { // not "{}"
+		line = append(line, body[1:]...)
+	} else {
+		line[len(line)-1] = '}'
+	}
+	line = append(line, '\n')
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, err = n.w.Write(line)
+	return err
+}
+
+// errWriter keeps the first write error; once one failed, it writes no
+// more (a renderer that prints line by line learns of it at the end).
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// wideScreen is the width from which a table shows all its columns; on a
+// narrower terminal the low-value ones are dropped, unless --wide.
+const wideScreen = 120
+
+// screen is where a report renders itself for a person: stdout, its
+// width, and whether every column is wanted.
+type screen struct {
+	io   *IOStreams
+	out  io.Writer
+	wide bool
+}
+
+// narrow reports whether low-value columns are to be dropped: stdout is a
+// terminal narrower than wideScreen and --wide was not given.
+func (s *screen) narrow() bool { return !s.wide && s.io.Width > 0 && s.io.Width < wideScreen }
+
+// printf writes a line of the report, every argument made safe.
+func (s *screen) printf(format string, args ...any) { printf(s.out, format, args...) }
+
+// color is text in colour when stdout takes it (IOStreams.Color).
+func (s *screen) color(code, text string) termText { return s.io.Color(code, text) }
+
+// column is a table's column; an optional one is dropped on a narrow
+// screen.
+type column struct {
+	name     string
+	optional bool
+}
+
+// cols are columns that are always shown.
+func cols(names ...string) []column {
+	out := make([]column, len(names))
+	for i, n := range names {
+		out[i] = column{name: n}
+	}
+	return out
+}
+
+// optional are columns that a narrow screen drops.
+func optional(names ...string) []column {
+	out := cols(names...)
+	for i := range out {
+		out[i].optional = true
+	}
+	return out
+}
+
+// table returns a table of the columns that fit the screen; its Append
+// takes a cell for every column and drops those not shown.
+func (s *screen) table(columns ...[]column) *table {
+	var all []column
+	for _, c := range columns {
+		all = append(all, c...)
+	}
+	var headers []string
+	var keep []bool
+	for _, c := range all {
+		shown := !c.optional || !s.narrow()
+		keep = append(keep, shown)
+		if shown {
+			headers = append(headers, c.name)
+		}
+	}
+	t := newTable(s.out, headers...)
+	t.keep = keep
+	return t
 }
 
 // Everything rootctl prints on a terminal comes in part from AWS (account
@@ -135,7 +340,10 @@ func lines(ss ...string) termText {
 }
 
 // table is a terminal table whose every cell is made safe by termSafe.
-type table struct{ t *tablewriter.Table }
+type table struct {
+	t    *tablewriter.Table
+	keep []bool // the cells Append keeps (nil: all)
+}
 
 // newTable returns a table with headers as given (not upper-cased).
 func newTable(w io.Writer, headers ...string) *table {
@@ -147,9 +355,11 @@ func newTable(w io.Writer, headers ...string) *table {
 // Append adds a row. A cell is any value; text is escaped with termSafe
 // unless it is termText (rootctl's own colour or line breaks).
 func (t *table) Append(cells ...any) error {
-	row := make([]string, len(cells))
+	row := make([]string, 0, len(cells))
 	for i, c := range cells {
-		row[i] = fmt.Sprint(safeArg(c))
+		if t.keep == nil || i >= len(t.keep) || t.keep[i] {
+			row = append(row, fmt.Sprint(safeArg(c)))
+		}
 	}
 	return t.t.Append(row)
 }
@@ -183,6 +393,16 @@ func (c *csvWriter) Write(cells ...string) {
 func (c *csvWriter) Flush() error {
 	c.w.Flush()
 	return c.w.Error()
+}
+
+// writeCSV writes a header line and the rows, every cell neutralised.
+func writeCSV(w io.Writer, header []string, rows [][]string) error {
+	cw := newCSV(w)
+	cw.Write(header...)
+	for _, r := range rows {
+		cw.Write(r...)
+	}
+	return cw.Flush()
 }
 
 // csvCell neutralises a cell that a spreadsheet would read as a formula

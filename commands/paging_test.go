@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 // TestEveryListIsReadToItsLastPage runs each rootctl path that lists
@@ -28,7 +28,7 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 	manyDelegates := func(o *fixtures.Org) {
 		var ds []fixtures.DelegatedAdmin
 		for _, id := range []string{"444444444402", "444444444403", "555555555501"} {
-			ds = append(ds, fixtures.DelegatedAdmin{AccountID: id, ServicePrincipal: rootsession.IAMServicePrincipal})
+			ds = append(ds, fixtures.DelegatedAdmin{AccountID: id, ServicePrincipal: orgsetup.IAMServicePrincipal})
 		}
 		o.DelegatedAdmins = append(ds, o.DelegatedAdmins...)
 	}
@@ -59,7 +59,7 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 			org: manyServices, args: []string{"status", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
 				r := parseJSON[StatusReport](t, out)
-				if code != 0 || r.TrustedAccess != rootsession.Enabled || len(r.Missing) != 0 {
+				if code != 0 || r.TrustedAccess != orgsetup.Enabled || len(r.Missing) != 0 {
 					t.Fatalf("exit %d, trusted access %s, missing %+v; %s", code, r.TrustedAccess, r.Missing, stderr)
 				}
 			}},
@@ -67,7 +67,7 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 			org: manyDelegates, caller: "222222222201", args: []string{"status", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
 				r := parseJSON[StatusReport](t, out)
-				if code != 0 || r.CallerRole != rootsession.RoleDelegateAdmin || !r.CanAssumeRoot ||
+				if code != 0 || r.CallerRole != orgsetup.RoleDelegateAdmin || !r.CanAssumeRoot ||
 					!slices.Equal(r.DelegatedAdministrators, []string{"444444444402", "444444444403", "555555555501", "222222222201"}) {
 					t.Fatalf("exit %d, role %s, can assume %v, delegates %v; %s", code, r.CallerRole, r.CanAssumeRoot, r.DelegatedAdministrators, stderr)
 				}

@@ -7,15 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awsconfig"
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -87,17 +90,16 @@ func stateDir(deps *Deps) (string, error) {
 type auditFileWrapper = func(*os.File) auditlog.File
 
 // rootRun is one run of a command that acts as root: its AWS environment,
-// the caller, the audit log and the assumer, which records every
-// AssumeRoot in the log.
+// the caller, the audit log (written ahead, through journal) and the
+// assumer, which records every AssumeRoot in the log.
 type rootRun struct {
 	env     *Env
 	io      *IOStreams
 	log     *auditlog.Log
+	journal *orgrun.Journal
 	assumer *rootsession.Assumer
 	caller  string
-
-	mu     sync.Mutex
-	logErr error
+	org     orgscan.Organization // once read (startOrgRun)
 }
 
 // startRootRun opens the audit log, loads the AWS configuration and reads
@@ -127,28 +129,16 @@ func startRootRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpt
 		file.Close()
 		return nil, err
 	}
-	id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	caller, err := awsconfig.CallerARN(ctx, env.AWS)
 	if err != nil {
 		file.Close()
 		env.Close()
-		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", rootsession.Describe(err))
+		return nil, fmt.Errorf("checking the caller's credentials: %s (check --profile, or run: aws sts get-caller-identity)", awserr.Describe(err))
 	}
-	log := auditlog.New(file, path, aws.ToString(id.Arn), strings.TrimSpace(o.Reason), env.Now)
-	r := &rootRun{env: env, io: deps.IO, log: log, caller: aws.ToString(id.Arn)}
-	r.assumer = rootsession.NewAssumer(env.AWS)
-	r.assumer.Clock = env.Now
-	r.assumer.BeforeAssume = func(account string, task rootsession.Task) error {
-		return r.recordStarted(auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN()})
-	}
-	r.assumer.OnAssume = func(account string, task rootsession.Task, s *rootsession.Session, err error) error {
-		e := auditlog.Entry{Account: account, Task: task.Name, Action: "AssumeRoot", Target: task.ARN(), Outcome: auditlog.Success}
-		if err != nil {
-			e.Outcome, e.Error, e.RequestID = auditlog.Failed, err.Error(), rootsession.RequestID(err)
-		} else {
-			e.RequestID, e.SessionKeyID = s.RequestID, s.AccessKeyID
-		}
-		return r.record(e)
-	}
+	log := auditlog.New(file, path, caller, strings.TrimSpace(o.Reason), env.Now)
+	r := &rootRun{env: env, io: deps.IO, log: log, journal: orgrun.NewJournal(log), caller: caller}
+	r.assumer = newAssumer(env.AWS, env.Now)
+	r.journal.Sessions(r.assumer)
 	return r, nil
 }
 
@@ -163,6 +153,7 @@ func startOrgRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o RootOpti
 		run.close()
 		return nil, nil, err
 	}
+	run.org = lister.Org
 	return run, lister, nil
 }
 
@@ -181,7 +172,7 @@ func startAccountRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o Root
 	case errors.Is(err, orgscan.ErrNotMember):
 		err = usageErrorf("--account %s is not an account of organization %s: check the ID (list them with: aws organizations list-accounts)", account, lister.Org.ID)
 	case err != nil:
-		err = fmt.Errorf("reading account %s: %s", account, rootsession.Describe(err))
+		err = fmt.Errorf("reading account %s: %s", account, awserr.Describe(err))
 	case t.Skip != "":
 		err = usageErrorf("--account %s: %s, so no root session can be had in it", account, t.Skip)
 	}
@@ -196,41 +187,24 @@ func startAccountRun(ctx context.Context, deps *Deps, awsOpts AWSOptions, o Root
 func (r *rootRun) lister(ctx context.Context) (*orgscan.Lister, error) {
 	l, err := orgscan.NewLister(ctx, r.env.AWS)
 	if err != nil {
-		return nil, fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", rootsession.Describe(err))
+		return nil, fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
 	}
 	return l, nil
 }
 
-// record appends e to the audit log. A failure is kept: the run starts no
-// further change or session, and ends with an error naming the log.
-func (r *rootRun) record(e auditlog.Entry) error {
-	err := r.log.Record(e)
-	if err != nil {
-		r.mu.Lock()
-		if r.logErr == nil {
-			r.logErr = err
-		}
-		r.mu.Unlock()
-	}
-	return err
+// orgRun is the organization-wide run of a multi-account command.
+func (r *rootRun) orgRun(lister *orgscan.Lister, sel orgscan.Selection, concurrency int) *orgrun.Run {
+	return &orgrun.Run{Lister: lister, Assumer: r.assumer, Selection: sel, Concurrency: concurrency, Clock: r.env.Now, Journal: r.journal}
 }
 
-// recordStarted writes e as started, right before its call is sent: the
-// call must not be sent unless this returns nil. Once the log has failed
-// it refuses without writing, so that the run starts nothing more.
-func (r *rootRun) recordStarted(e auditlog.Entry) error {
-	if err := r.logFailed(); err != nil {
-		return err
-	}
-	e.Outcome = auditlog.Started
-	return r.record(e)
-}
-
-// logFailed reports the first failure to write the audit log.
-func (r *rootRun) logFailed() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.logErr
+// newAssumer returns the run's Assumer: on the run's clock, and telling an
+// organization-wide refusal from an account's by the organization's
+// setup (orgsetup.Prerequisites).
+func newAssumer(cfg aws.Config, now func() time.Time) *rootsession.Assumer {
+	a := rootsession.NewAssumer(cfg)
+	a.Clock = now
+	a.Prerequisites = orgsetup.Prerequisites(cfg)
+	return a
 }
 
 // close closes the log, says where it is, and stops the simulator.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/rootcreds"
 )
 
@@ -56,7 +57,7 @@ func TestDeleteHoldsRiskySteps(t *testing.T) {
 			r := parseJSON[JobReport](t, out)
 			var held []string
 			for _, a := range r.Accounts {
-				if a.Status == JobFailed || a.Status == JobError {
+				if a.Status == orgrun.StatusFailed || a.Status == orgrun.StatusError {
 					t.Errorf("%s: %s %s", a.ID, a.Status, a.Error)
 				}
 				for _, act := range a.Actions {

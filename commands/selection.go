@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // selectionFlags choose the accounts of every multi-account command.
@@ -111,13 +111,7 @@ func checkSelection(ctx context.Context, lister *orgscan.Lister, sel orgscan.Sel
 	case errors.Is(err, orgscan.ErrNotMember):
 		return usageErrorf("%v: check the IDs (list them with: aws organizations list-accounts)", err)
 	}
-	return fmt.Errorf("checking the selection: %s", rootsession.Describe(err))
-}
-
-// noMatch is the error for a selection that matched no account: nothing
-// was done, and a report of nothing must not pass for a clean one.
-func noMatch(sel orgscan.Selection, nothing string) error {
-	return usageErrorf("no account of the organization matches the selection (%s), so %s: check the selection flags", selectionText(sel), nothing)
+	return fmt.Errorf("checking the selection: %s", awserr.Describe(err))
 }
 
 // selectionText renders a selection as the flags that make it.

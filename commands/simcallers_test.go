@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // serveSim runs `rootctl sim serve` on the demo organization for one test
@@ -109,7 +109,7 @@ func errorCodeOrSuccess(err error) string {
 	if err == nil {
 		return "succeeds"
 	}
-	if code := rootsession.ErrorCode(err); code != "" {
+	if code := awserr.Code(err); code != "" {
 		return code
 	}
 	return err.Error()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // TestAuditAgainstSimServeProcess audits `rootctl sim serve` running in a
@@ -37,13 +38,13 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	for i, a := range org.Accounts {
 		switch {
 		case i == 0 || a.State != fixtures.StateActive:
-			want[a.ID] = StatusSkipped
+			want[a.ID] = orgrun.StatusSkipped
 		case a.Root.Empty():
-			want[a.ID] = StatusCompliant
+			want[a.ID] = orgrun.StatusCompliant
 		default:
-			want[a.ID] = StatusRootCredentials
+			want[a.ID] = orgrun.StatusRootCredentials
 		}
-		if want[a.ID] != StatusSkipped {
+		if want[a.ID] != orgrun.StatusSkipped {
 			audited++
 		}
 	}

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/orgsetup"
 )
 
 // StatusInput holds the options of `rootctl status`.
@@ -19,9 +18,10 @@ type StatusInput struct {
 
 // StatusReport is `rootctl status -o json`.
 type StatusReport struct {
-	*rootsession.Setup
-	CanAssumeRoot bool              `json:"can_assume_root"`
-	Missing       []rootsession.Fix `json:"missing"`
+	Header
+	*orgsetup.Setup
+	CanAssumeRoot bool           `json:"can_assume_root"`
+	Missing       []orgsetup.Fix `json:"missing"`
 }
 
 func statusCommand(deps *Deps) *cli.Command {
@@ -36,7 +36,7 @@ IAM delegated administrators, and prints the command that fixes each missing pie
 Examples:
    rootctl status --sim
    rootctl status --profile org-management -o json`,
-		Flags: append(awsFlags(), outputFlag("table", "json")),
+		Flags: append(awsFlags(), outputFlags(nil, "table", "json")...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -57,25 +57,22 @@ func StatusCommand(ctx context.Context, in StatusInput, deps *Deps) error {
 		return err
 	}
 	defer env.Close()
-	report := StatusReport{Setup: setup, CanAssumeRoot: setup.CanAssumeRoot(), Missing: setup.Fixes()}
+	report := &StatusReport{Header: newHeader(setup.OrganizationID, env.Now()), Setup: setup, CanAssumeRoot: setup.CanAssumeRoot(), Missing: setup.Fixes()}
 	if report.Missing == nil {
-		report.Missing = []rootsession.Fix{}
+		report.Missing = []orgsetup.Fix{}
 	}
-	if in.Output == "json" {
-		return printJSON(deps.IO.Out, report)
-	}
-	return printStatus(deps.IO, report)
+	return export(deps.IO, in.Output, false, report)
 }
 
 // loadSetup loads the AWS configuration and reads the organization's
 // centralized-root-access setup; the caller closes the Env.
-func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *rootsession.Setup, error) {
+func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *orgsetup.Setup, error) {
 	env, err := deps.LoadAWS(ctx, opts, deps.IO)
 	if err != nil {
 		return nil, nil, err
 	}
-	setup, err := rootsession.ReadSetup(ctx, env.AWS)
-	if errors.Is(err, rootsession.ErrNoOrganization) {
+	setup, err := orgsetup.ReadSetup(ctx, env.AWS)
+	if errors.Is(err, orgsetup.ErrNoOrganization) {
 		err = fmt.Errorf("%w; centralized root access needs AWS Organizations (run rootctl with the management account's credentials)", err)
 	}
 	if err != nil {
@@ -83,49 +80,4 @@ func loadSetup(ctx context.Context, opts AWSOptions, deps *Deps) (*Env, *rootses
 		return nil, nil, err
 	}
 	return env, setup, nil
-}
-
-func printStatus(io *IOStreams, r StatusReport) error {
-	t := newTable(io.Out, "Setting", "Value")
-	admins := strings.Join(r.DelegatedAdministrators, ", ")
-	if admins == "" {
-		admins = "none"
-	}
-	rows := [][]string{
-		{"Caller", r.CallerARN},
-		{"Caller role", r.CallerRole},
-		{"Organization", r.OrganizationID},
-		{"Management account", r.ManagementAccount},
-		{"Feature set", r.FeatureSet},
-		{"Trusted access (iam.amazonaws.com)", string(r.TrustedAccess)},
-		{"RootCredentialsManagement", string(r.RootCredentialsManagement)},
-		{"RootSessions", string(r.RootSessions)},
-		{"IAM delegated administrators", admins},
-		{"Caller can use AssumeRoot", yesNo(r.CanAssumeRoot)},
-	}
-	for _, row := range rows {
-		t.Append(row[0], row[1])
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	if len(r.Missing) == 0 {
-		printf(io.Out, "\nCentralized root access is fully enabled.\n")
-		return nil
-	}
-	printf(io.Out, "\nMissing:\n")
-	for _, f := range r.Missing {
-		printf(io.Out, "  - %s\n      fix: %s\n", f.Missing, f.Command)
-		if f.AWSCommand != "" {
-			printf(io.Out, "      or:  %s\n", f.AWSCommand)
-		}
-	}
-	return nil
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }

@@ -13,9 +13,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -38,6 +38,7 @@ type UnlockInput struct {
 
 // UnlockReport is `rootctl unlock … -o json`.
 type UnlockReport struct {
+	Header
 	Account      string          `json:"account_id"`
 	Resource     unlock.Resource `json:"resource"`
 	Task         string          `json:"task_policy"`
@@ -83,7 +84,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 		Name:        service,
 		Usage:       fmt.Sprintf("unlock an %s %s's policy (%s)", strings.ToUpper(service), resource, unlock.Task(service).Name),
 		Description: "Examples:\n" + example,
-		Flags: append(append(append(awsFlags(), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
+		Flags: append(append(append(append(awsFlags(), rootFlags(&in.Root)...), changeFlags(&in.DryRun, &in.Yes)...),
 			&cli.StringFlag{Name: "account", Destination: &in.Account, Usage: "the member `ACCOUNT_ID` that owns the " + resource},
 			&cli.StringFlag{Name: resource, Destination: &in.Name, Usage: "the " + what},
 			&cli.StringFlag{Name: "policy-file", Destination: &in.PolicyFile, Usage: "replace the policy with the one in `FILE` (default: delete the policy, the documented fix)"},
@@ -91,8 +92,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 			&cli.StringFlag{Name: "restore", Destination: &in.Restore, Usage: "put back the policy saved in backup `FILE`"},
 			&cli.BoolFlag{Name: "force", Destination: &in.Force, Usage: "change a policy even though it does not lock everyone out"},
 			&cli.StringFlag{Name: "backup-dir", Destination: &in.BackupDir, Usage: "write the backup in `DIR` (default: backups/ in rootctl's state directory)"},
-			outputFlag(jobFormats...),
-		),
+		), outputFlags(nil, jobFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -161,7 +161,7 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 	switch {
 	case in.Account == "":
 		return unlockPlan{}, usageErrorf("--account is required: the 12-digit ID of the account that owns the %s", in.Service)
-	case !rootsession.ValidAccountID(in.Account):
+	case !awserr.ValidAccountID(in.Account):
 		return unlockPlan{}, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
 	case in.Name == "":
 		return unlockPlan{}, usageErrorf("%s is required", flag)
@@ -255,9 +255,9 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		return usageErrorf("%v (check --account and the name; list buckets with: rootctl locks --accounts %s)", err, in.Account)
 	}
 	if err != nil {
-		return fmt.Errorf("reading the policy: %s", errorText(err))
+		return fmt.Errorf("reading the policy: %s", orgrun.ErrorText(err))
 	}
-	report := &UnlockReport{Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
+	report := &UnlockReport{Header: newHeader(run.org.ID, run.env.Now()), Account: in.Account, Resource: st.Resource, Task: task.Name, PolicyBefore: st.Policy,
 		Analysis: st.Analysis, Action: plan.action, PolicyAfter: plan.next, DryRun: in.DryRun, AuditLog: run.log.Path()}
 
 	w := deps.IO.Out
@@ -290,31 +290,14 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 	printf(w, "  back up the current policy to %s first\n", backupDir)
 	if in.DryRun {
 		deps.IO.Infof("Dry run: nothing was changed.\n")
-		return renderUnlock(deps.IO, in.Output, report)
+		return export(deps.IO, in.Output, false, report)
 	}
 	if err := confirm(deps.IO, in.Yes, 1, change); err != nil {
 		return err
 	}
 	// The change is recorded ahead (started, naming the backup) and its
 	// outcome as soon as AWS answers, before the read-back.
-	entry := func(backup string) auditlog.Entry {
-		return auditlog.Entry{Account: in.Account, Task: task.Name, Action: setPolicyAction(in.Service, plan.next), Target: st.Resource.ARN(),
-			Backup: backup, SessionKeyID: lease.KeyID()}
-	}
-	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Hooks{
-		Before: func(backup string) error { return run.recordStarted(entry(backup)) },
-		After: func(res unlock.Result, err error) {
-			e := entry(res.Backup)
-			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
-			if err != nil {
-				e.Outcome, e.Error = auditlog.Failed, errorText(err)
-				if e.RequestID == "" {
-					e.RequestID = rootsession.RequestID(err)
-				}
-			}
-			run.record(e)
-		},
-	})
+	res, applyErr := unlock.Apply(ctx, lease, st, plan.next, backupDir, run.log.Reason(), run.env.Now(), unlock.Recorded(run.journal, lease, st, plan.next))
 	report.Backup, report.RequestID, report.Verified, report.PolicyAfter = res.Backup, res.RequestID, res.Verified, res.After
 	if res.Backup != "" {
 		printf(deps.IO.ErrOut, "Backup of the previous policy: %s (undo with: rootctl unlock %s --restore %s --reason …)\n", res.Backup, in.Service, res.Backup)
@@ -326,12 +309,12 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		if errors.Is(applyErr, context.Canceled) {
 			return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: %s is unchanged", st.Resource)}
 		}
-		return fmt.Errorf("unlocking %s: %s", st.Resource, errorText(applyErr))
+		return fmt.Errorf("unlocking %s: %s", st.Resource, orgrun.ErrorText(applyErr))
 	}
-	if err := renderUnlock(deps.IO, in.Output, report); err != nil {
+	if err := export(deps.IO, in.Output, false, report); err != nil {
 		return err
 	}
-	if err := run.logFailed(); err != nil {
+	if err := run.journal.Failed(); err != nil {
 		return fmt.Errorf("the change was made but the audit log could not be written: %w", err)
 	}
 	if ctx.Err() != nil {
@@ -344,16 +327,6 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 }
 
 var pastTense = map[string]string{"delete": "deleted the policy of", "replace": "replaced the policy of", "restore": "restored the policy of"}
-
-func setPolicyAction(service string, next *string) string {
-	switch {
-	case service == unlock.SQS:
-		return "sqs:SetQueueAttributes"
-	case next == nil:
-		return "s3:DeleteBucketPolicy"
-	}
-	return "s3:PutBucketPolicy"
-}
 
 func deref(s *string) string {
 	if s == nil {
@@ -388,10 +361,7 @@ func showPolicy(w io.Writer, st *unlock.State) {
 	}
 }
 
-func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
-	if format == "json" {
-		return printJSON(io.Out, r)
-	}
+func (r *UnlockReport) render(s *screen) error {
 	if r.DryRun {
 		return nil
 	}
@@ -399,6 +369,6 @@ func renderUnlock(io *IOStreams, format string, r *UnlockReport) error {
 	if r.Verified {
 		verified = "yes (read back)"
 	}
-	printf(io.Out, "Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
+	s.printf("Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
 	return nil
 }

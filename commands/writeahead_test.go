@@ -15,6 +15,7 @@ import (
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 )
 
 // auditPath is the harness's default audit log.
@@ -227,7 +228,7 @@ func TestAFullDiskStartsNothing(t *testing.T) {
 			func(t *testing.T, out string) {
 				r := parseJSON[JobReport](t, out)
 				for _, a := range r.Accounts {
-					if a.Status != JobFailed || !strings.HasPrefix(a.Error, "the items marked not_done were not changed, as the audit log could not be written: writing the audit log ") {
+					if a.Status != orgrun.StatusFailed || !strings.HasPrefix(a.Error, "the items marked not_done were not changed, as the audit log could not be written: writing the audit log ") {
 						t.Errorf("account %s: %s %q", a.ID, a.Status, a.Error)
 					}
 					for _, act := range a.Actions {

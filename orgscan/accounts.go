@@ -14,8 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-
-	"github.com/rootctl/rootctl/rootsession"
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // Account is an account of the organization.
@@ -63,7 +62,7 @@ var (
 // Validate checks the shape of every ID before any call is made.
 func (s Selection) Validate() error {
 	for _, id := range append(append([]string(nil), s.Accounts...), s.Exclude...) {
-		if !rootsession.ValidAccountID(id) {
+		if !awserr.ValidAccountID(id) {
 			return fmt.Errorf("account ID %q: want 12 digits", id)
 		}
 	}

@@ -131,3 +131,24 @@ func TestSelectionAllExcludesTheOthers(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectionValidate(t *testing.T) {
+	tests := []struct {
+		sel  Selection
+		okay bool
+	}{
+		{Selection{}, true},
+		{Selection{Accounts: []string{"123456789012"}, Exclude: []string{"210987654321"}}, true},
+		{Selection{OU: "ou-ab12-cdef3456"}, true},
+		{Selection{OU: "r-ab12"}, true},
+		{Selection{Accounts: []string{"1234567890123"}}, false},
+		{Selection{Exclude: []string{"x"}}, false},
+		{Selection{OU: "ou-AB12-cdef3456"}, false},
+		{Selection{Tags: map[string]string{"": "v"}}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.sel.Validate(); (err == nil) != tt.okay {
+			t.Errorf("Validate(%+v) = %v", tt.sel, err)
+		}
+	}
+}

@@ -2,7 +2,8 @@
 // account creation request (CreateAccount, DescribeCreateAccountStatus),
 // the move into an OU, the wait until a new account is ACTIVE, and the
 // CreateAccountResult event that AWS Organizations emits when a creation
-// ends.
+// ends; and the post-provisioning check of a new account (Checker): no root
+// credentials, or, when asked, none left.
 package provision
 
 import (
@@ -70,7 +71,8 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 
 // Create sends CreateAccount. The account is created in the organization's
 // root, asynchronously: follow it with WaitCreated.
-func Create(ctx context.Context, c *organizations.Client, req Request) (Creation, error) {
+func Create(ctx context.Context, cfg aws.Config, req Request) (Creation, error) {
+	c := organizations.NewFromConfig(cfg)
 	in := &organizations.CreateAccountInput{AccountName: aws.String(req.Name), Email: aws.String(req.Email)}
 	for _, t := range req.Tags {
 		in.Tags = append(in.Tags, orgtypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
@@ -84,7 +86,8 @@ func Create(ctx context.Context, c *organizations.Client, req Request) (Creation
 
 // WaitCreated polls DescribeCreateAccountStatus until the request has
 // succeeded or failed, telling onPoll of every answer.
-func WaitCreated(ctx context.Context, c *organizations.Client, requestID string, onPoll func(Creation)) (Creation, error) {
+func WaitCreated(ctx context.Context, cfg aws.Config, requestID string, onPoll func(Creation)) (Creation, error) {
+	c := organizations.NewFromConfig(cfg)
 	var last Creation
 	err := poll(ctx, func(ctx context.Context) (bool, error) {
 		out, err := c.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: aws.String(requestID)})
@@ -130,7 +133,8 @@ func WaitActive(ctx context.Context, l *orgscan.Lister, id string, onPoll func(o
 // reports false when the account is there already. before, when not nil,
 // is called right before MoveAccount is sent, with the parent the account
 // leaves; if it fails, MoveAccount is not sent and its error is returned.
-func Move(ctx context.Context, c *organizations.Client, accountID, dest string, before func(from string) error) (bool, error) {
+func Move(ctx context.Context, cfg aws.Config, accountID, dest string, before func(from string) error) (bool, error) {
+	c := organizations.NewFromConfig(cfg)
 	// An account has one parent, but ListParents pages like every
 	// Organizations list and may answer an empty page with a NextToken.
 	var parents []string

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rootctl/rootctl/attempts"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -135,7 +136,7 @@ func (h Hooks) after(a Action) {
 // expired tells h.Expired of a call refused with ExpiredToken that
 // rootsession.Lease.Do will send again: only its first send is.
 func (h Hooks) expired(it Item, err error, sends int) {
-	if code := rootsession.ErrorCode(err); h.Expired != nil && sends == 1 && (code == "ExpiredToken" || code == "ExpiredTokenException") {
+	if code := awserr.Code(err); h.Expired != nil && sends == 1 && (code == "ExpiredToken" || code == "ExpiredTokenException") {
 		h.Expired(it, err)
 	}
 }
@@ -183,22 +184,22 @@ func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item, hooks Ho
 		case KindAccessKey:
 			var out *iam.DeleteAccessKeyOutput
 			if out, err = c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(it.ID)}); err == nil {
-				a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
+				a.RequestID = awserr.ResultRequestID(out.ResultMetadata)
 			}
 		case KindSigningCertificate:
 			var out *iam.DeleteSigningCertificateOutput
 			if out, err = c.DeleteSigningCertificate(ctx, &iam.DeleteSigningCertificateInput{CertificateId: aws.String(it.ID)}); err == nil {
-				a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
+				a.RequestID = awserr.ResultRequestID(out.ResultMetadata)
 			}
 		case KindPassword:
 			var out *iam.DeleteLoginProfileOutput
 			if out, err = c.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{}); err == nil {
-				a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
+				a.RequestID = awserr.ResultRequestID(out.ResultMetadata)
 			}
 		case KindMFADevice:
 			var out *iam.DeactivateMFADeviceOutput
 			if out, err = c.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{SerialNumber: aws.String(it.ID)}); err == nil {
-				a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
+				a.RequestID = awserr.ResultRequestID(out.ResultMetadata)
 			}
 		default:
 			err = fmt.Errorf("unknown credential kind %q", it.Kind)
@@ -208,10 +209,10 @@ func deleteItem(ctx context.Context, lease *rootsession.Lease, it Item, hooks Ho
 	switch {
 	case err == nil:
 		a.Outcome = Deleted
-	case isNoSuchEntity(err) && lost != "":
-		a.Outcome, a.RequestID, a.Retried = Deleted, rootsession.RequestID(err), lost
-	case isNoSuchEntity(err):
-		a.Outcome, a.RequestID = Gone, rootsession.RequestID(err)
+	case awserr.IsNoSuchEntity(err) && lost != "":
+		a.Outcome, a.RequestID, a.Retried = Deleted, awserr.RequestID(err), lost
+	case awserr.IsNoSuchEntity(err):
+		a.Outcome, a.RequestID = Gone, awserr.RequestID(err)
 	case errors.Is(err, rootsession.ErrNotRecorded):
 		a.Outcome, a.Error = NotDone, err.Error()
 	default:
@@ -231,7 +232,7 @@ func HasPassword(ctx context.Context, lease *rootsession.Lease) (bool, error) {
 	err := lease.Do(ctx, func(cfg aws.Config) error {
 		_, err := iam.NewFromConfig(cfg).GetLoginProfile(ctx, &iam.GetLoginProfileInput{})
 		has = err == nil
-		if isNoSuchEntity(err) {
+		if awserr.IsNoSuchEntity(err) {
 			return nil
 		}
 		if err != nil {
@@ -263,17 +264,17 @@ func EnableRecovery(ctx context.Context, lease *rootsession.Lease, hooks Hooks) 
 		defer func() { lost = rec.Lost(); hooks.expired(a.Item, err, sends) }()
 		out, err := iam.NewFromConfig(cfg, withAttempts(rec)).CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{})
 		if err == nil {
-			a.RequestID = rootsession.ResultRequestID(out.ResultMetadata)
+			a.RequestID = awserr.ResultRequestID(out.ResultMetadata)
 		}
 		return err
 	})
 	switch {
 	case err == nil:
 		a.Outcome = Created
-	case rootsession.ErrorCode(err) == "EntityAlreadyExists" && lost != "":
-		a.Outcome, a.RequestID, a.Retried = Created, rootsession.RequestID(err), lost
-	case rootsession.ErrorCode(err) == "EntityAlreadyExists":
-		a.Outcome, a.RequestID = Existing, rootsession.RequestID(err)
+	case awserr.Code(err) == "EntityAlreadyExists" && lost != "":
+		a.Outcome, a.RequestID, a.Retried = Created, awserr.RequestID(err), lost
+	case awserr.Code(err) == "EntityAlreadyExists":
+		a.Outcome, a.RequestID = Existing, awserr.RequestID(err)
 	case errors.Is(err, rootsession.ErrNotRecorded):
 		a.Outcome, a.Error = NotDone, err.Error()
 	default:
@@ -285,5 +286,5 @@ func EnableRecovery(ctx context.Context, lease *rootsession.Lease, hooks Hooks) 
 
 // fail records err as the action's failure.
 func (a *Action) fail(err error) {
-	a.Outcome, a.ErrorCode, a.RequestID, a.Error = Failed, rootsession.ErrorCode(err), rootsession.RequestID(err), rootsession.Describe(err)
+	a.Outcome, a.ErrorCode, a.RequestID, a.Error = Failed, awserr.Code(err), awserr.RequestID(err), awserr.Describe(err)
 }

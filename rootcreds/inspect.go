@@ -4,7 +4,6 @@ package rootcreds
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -12,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/rootsession"
 )
 
 // Findings are the root user's credentials found in one account.
@@ -112,7 +113,7 @@ func Inspect(ctx context.Context, cfg aws.Config, opts InspectOptions) (*Finding
 		g.Go(func() error {
 			calls.Add(1)
 			out, err := c.GetLoginProfile(gctx, &iam.GetLoginProfileInput{})
-			if isNoSuchEntity(err) {
+			if awserr.IsNoSuchEntity(err) {
 				return nil // no password: a finding, not an error
 			}
 			if err != nil {
@@ -207,14 +208,23 @@ func listAccessKeys(ctx context.Context, c *iam.Client) ([]AccessKey, int, error
 	return keys, calls, g.Wait()
 }
 
-func isNoSuchEntity(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchEntity"
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
+}
+
+// Audit reads the root user's credentials in the lease's session, summary
+// first (an account with none costs one IAM call), assuming once more
+// should the session expire mid-audit; calls counts the IAM calls made.
+func Audit(ctx context.Context, lease *rootsession.Lease) (f *Findings, calls int, err error) {
+	err = lease.Do(ctx, func(cfg aws.Config) error {
+		var n int
+		var err error
+		f, n, err = Inspect(ctx, cfg, InspectOptions{UseSummary: true})
+		calls += n
+		return err
+	})
+	return f, calls, err
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // RenewBefore is how much of a session must be left for a lease to start
@@ -62,7 +63,7 @@ func (l *Lease) Do(ctx context.Context, step func(cfg aws.Config) error) error {
 		return err
 	}
 	err = step(s.Config)
-	if code := ErrorCode(err); code != "ExpiredToken" && code != "ExpiredTokenException" {
+	if code := awserr.Code(err); code != "ExpiredToken" && code != "ExpiredTokenException" {
 		return err
 	}
 	l.mu.Lock()

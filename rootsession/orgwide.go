@@ -40,12 +40,19 @@ var callerCodes = map[string]bool{
 	"UnrecognizedClientException": true, "SignatureDoesNotMatch": true, "IncompleteSignature": true,
 }
 
+// Fix is one missing prerequisite of AssumeRoot and the command that
+// fixes it.
+type Fix struct {
+	Missing string `json:"missing"`
+	Command string `json:"command"`
+}
+
 // classify decides whether a refused AssumeRoot is the organization's. It
-// goes by the error code and by the prerequisites rootctl can read itself,
-// never by the wording of AWS's message (which AWS may change): an
-// AccessDenied is the organization's only when ReadSetup shows a missing
-// prerequisite of the task. What the caller may not read leaves the
-// refusal to the one account.
+// goes by the error code and by the prerequisites rootctl can read itself
+// (the Assumer's Prerequisites), never by the wording of AWS's message
+// (which AWS may change): an AccessDenied is the organization's only when
+// a prerequisite of the task is missing. What the caller may not read
+// leaves the refusal to the one account.
 func (a *Assumer) classify(ctx context.Context, ae *AssumeError) error {
 	code := ae.Code()
 	switch {
@@ -58,29 +65,13 @@ func (a *Assumer) classify(ctx context.Context, ae *AssumeError) error {
 	case code != "AccessDenied" && code != "AccessDeniedException":
 		return ae
 	}
-	s := a.setup(ctx)
-	if s == nil {
+	if a.Prerequisites == nil {
 		return ae
 	}
-	if missing := s.Blocking(ae.Task); len(missing) > 0 {
+	if missing, err := a.Prerequisites(ctx, ae.Task); err == nil && len(missing) > 0 {
 		return &OrgError{Err: ae, Missing: missing}
 	}
 	return ae
-}
-
-// setup reads the organization's prerequisites once per Assumer, the first
-// time a refusal needs them; nil when they cannot be read.
-func (a *Assumer) setup(ctx context.Context) *Setup {
-	a.setupMu.Lock()
-	defer a.setupMu.Unlock()
-	if !a.setupRead {
-		s, err := ReadSetup(ctx, a.base)
-		if err != nil && ctx.Err() != nil {
-			return nil // read again by the next refusal, if any
-		}
-		a.setupRead, a.setupState = true, s
-	}
-	return a.setupState
 }
 
 // Halted returns the organization-wide refusal that stopped the Assumer, or
@@ -100,17 +91,4 @@ func (a *Assumer) stop(e *OrgError) *OrgError {
 		a.halt = e
 	}
 	return a.halt
-}
-
-// Blocking lists the prerequisites that stop every AssumeRoot for task:
-// all features, the caller's role, trusted access, and the task's own
-// feature. A prerequisite the caller may not read (Unknown) is not listed.
-func (s *Setup) Blocking(task Task) []Fix {
-	var out []Fix
-	for _, f := range s.Fixes() {
-		if f.feature == "" || f.feature == task.Feature {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -4,29 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/interrupt"
 )
 
 // MaxDuration is the longest root session AWS issues: the 15-minute window.
 const MaxDuration = 900 * time.Second
-
-var accountIDPattern = regexp.MustCompile(`^\d{12}$`)
-
-// ValidAccountID reports whether id has the shape of an AWS account ID.
-func ValidAccountID(id string) bool { return accountIDPattern.MatchString(id) }
 
 // Session is a root session: one member account, one task, until Expires.
 type Session struct {
@@ -56,12 +48,16 @@ type Assumer struct {
 	// for a session, the session is dropped: Assume returns an error
 	// wrapping ErrNotRecorded and OnAssume's, and no one gets to use it.
 	OnAssume func(account string, task Task, s *Session, err error) error
+	// Prerequisites, when set, lists what stops every AssumeRoot for task
+	// in the organization (orgsetup.Prerequisites reads it). It is asked
+	// when AssumeRoot is refused with AccessDenied: a refusal with a
+	// missing prerequisite is the organization's (OrgError) and halts the
+	// Assumer. An error, or nothing missing, leaves the refusal to its one
+	// account.
+	Prerequisites func(ctx context.Context, task Task) ([]Fix, error)
 
-	setupMu    sync.Mutex
-	setupRead  bool
-	setupState *Setup
-	haltMu     sync.Mutex
-	halt       *OrgError
+	haltMu sync.Mutex
+	halt   *OrgError
 }
 
 // ErrNotRecorded marks a call that was not made, or a session that was
@@ -82,7 +78,7 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 	if h := a.Halted(); h != nil {
 		return nil, &OrgError{Missing: h.Missing}
 	}
-	if !ValidAccountID(account) {
+	if !awserr.ValidAccountID(account) {
 		return nil, fmt.Errorf("account ID %q: want 12 digits", account)
 	}
 	if duration < 0 || duration > MaxDuration {
@@ -126,7 +122,7 @@ func (a *Assumer) Assume(ctx context.Context, account string, task Task, duratio
 		aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
 	s := &Session{
 		Account: account, Task: task, AccessKeyID: aws.ToString(c.AccessKeyId),
-		Expires: aws.ToTime(c.Expiration), Config: cfg, RequestID: ResultRequestID(out.ResultMetadata),
+		Expires: aws.ToTime(c.Expiration), Config: cfg, RequestID: awserr.ResultRequestID(out.ResultMetadata),
 	}
 	if a.OnAssume != nil {
 		if err := a.OnAssume(account, task, s, nil); err != nil {
@@ -151,7 +147,7 @@ type AssumeError struct {
 }
 
 func (e *AssumeError) Error() string {
-	msg := "AssumeRoot " + e.Task.Name + ": " + Describe(e.Err)
+	msg := "AssumeRoot " + e.Task.Name + ": " + awserr.Describe(e.Err)
 	if h := e.Hint(); h != "" {
 		msg += " (" + h + ")"
 	}
@@ -161,7 +157,7 @@ func (e *AssumeError) Error() string {
 func (e *AssumeError) Unwrap() error { return e.Err }
 
 // Code is the AWS error code, or "" when the call never got an answer.
-func (e *AssumeError) Code() string { return ErrorCode(e.Err) }
+func (e *AssumeError) Code() string { return awserr.Code(e.Err) }
 
 // Hint names what fixes the refusal. It goes by the error code only: AWS's
 // wording is not an interface (an organization-wide cause is named by
@@ -177,40 +173,4 @@ func (e *AssumeError) Hint() string {
 		return "the caller's own credentials expired; refresh them (aws sso login, or a new session)"
 	}
 	return ""
-}
-
-// ResultRequestID is the AWS request ID of a successful call's result
-// metadata, or "".
-func ResultRequestID(md middleware.Metadata) string {
-	id, _ := awsmiddleware.GetRequestIDMetadata(md)
-	return id
-}
-
-// RequestID is the AWS request ID of a failed call, or "" when the call
-// never got an answer.
-func RequestID(err error) string {
-	var re interface{ ServiceRequestID() string }
-	if errors.As(err, &re) {
-		return re.ServiceRequestID()
-	}
-	return ""
-}
-
-// ErrorCode returns the AWS error code of err, or "".
-func ErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// Describe renders an AWS error as "Code: message" for one-line reports,
-// without the SDK's operation and request-ID wrapping.
-func Describe(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	return err.Error()
 }

@@ -9,8 +9,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
-	"github.com/rootctl/rootctl/rootsession"
 )
 
 // Backup is a resource policy as it was before rootctl replaced it.
@@ -117,7 +117,7 @@ func ReadBackup(path string) (*Backup, error) {
 	switch {
 	case b.Service != S3 && b.Service != SQS:
 		return nil, fmt.Errorf("%s is not a rootctl policy backup: service %q", path, b.Service)
-	case !rootsession.ValidAccountID(b.Account) || b.Name == "":
+	case !awserr.ValidAccountID(b.Account) || b.Name == "":
 		return nil, fmt.Errorf("%s is not a rootctl policy backup: no account or resource name", path)
 	case b.Service == SQS && b.URL == "":
 		return nil, fmt.Errorf("%s is not a rootctl policy backup: no queue URL", path)

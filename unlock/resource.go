@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -113,7 +114,7 @@ func QueueFromURL(raw string) (Resource, error) {
 		return Resource{}, fmt.Errorf("queue URL %q: want https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME", raw)
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) != 2 || !rootsession.ValidAccountID(parts[0]) || parts[1] == "" {
+	if len(parts) != 2 || !awserr.ValidAccountID(parts[0]) || parts[1] == "" {
 		return Resource{}, fmt.Errorf("queue URL %q: want https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME", raw)
 	}
 	r := Resource{Service: SQS, Account: parts[0], Name: parts[1], URL: raw}
@@ -145,7 +146,7 @@ func locateQueue(ctx context.Context, cfg aws.Config, account, name string) (Res
 	switch {
 	case isNoQueue(err):
 		return Resource{}, fmt.Errorf("queue %q is not in account %s in %s (pass --region, or the queue URL): %w", name, account, cfg.Region, ErrNotFound)
-	case rootsession.ErrorCode(err) == "AccessDenied":
+	case awserr.Code(err) == "AccessDenied":
 		// The queue exists (a missing one answers NonExistentQueue) but its
 		// policy refuses GetQueueUrl, which the root user's exemption may
 		// not cover: the policy is read and written with the URL's
@@ -173,7 +174,7 @@ func queueURL(cfg aws.Config, account, name string) string {
 }
 
 func isNoQueue(err error) bool {
-	code := rootsession.ErrorCode(err)
+	code := awserr.Code(err)
 	return code == "AWS.SimpleQueueService.NonExistentQueue" || code == "QueueDoesNotExist"
 }
 
@@ -191,11 +192,11 @@ func Policy(ctx context.Context, cfg aws.Config, r Resource) (*string, error) {
 		return queuePolicy(ctx, cfg, r)
 	}
 	out, err := s3Client(cfg, r.Region).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(r.Name)})
-	if rootsession.ErrorCode(err) == "NoSuchBucketPolicy" {
+	if awserr.Code(err) == "NoSuchBucketPolicy" {
 		return nil, nil
 	}
 	if err != nil {
-		if rootsession.ErrorCode(err) == "NoSuchBucket" {
+		if awserr.Code(err) == "NoSuchBucket" {
 			return nil, fmt.Errorf("bucket %q: %w", r.Name, ErrNotFound)
 		}
 		return nil, fmt.Errorf("GetBucketPolicy: %w", err)
@@ -226,21 +227,21 @@ func SetPolicy(ctx context.Context, cfg aws.Config, r Resource, policy *string) 
 		out, err := sqsClient(cfg, r.Region).SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
 			QueueUrl: aws.String(r.URL), Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): aws.ToString(policy)}})
 		if err != nil {
-			return rootsession.RequestID(err), fmt.Errorf("SetQueueAttributes: %w", err)
+			return awserr.RequestID(err), fmt.Errorf("SetQueueAttributes: %w", err)
 		}
-		return rootsession.ResultRequestID(out.ResultMetadata), nil
+		return awserr.ResultRequestID(out.ResultMetadata), nil
 	}
 	c := s3Client(cfg, r.Region)
 	if policy == nil {
 		out, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(r.Name)})
 		if err != nil {
-			return rootsession.RequestID(err), fmt.Errorf("DeleteBucketPolicy: %w", err)
+			return awserr.RequestID(err), fmt.Errorf("DeleteBucketPolicy: %w", err)
 		}
-		return rootsession.ResultRequestID(out.ResultMetadata), nil
+		return awserr.ResultRequestID(out.ResultMetadata), nil
 	}
 	out, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(r.Name), Policy: policy})
 	if err != nil {
-		return rootsession.RequestID(err), fmt.Errorf("PutBucketPolicy: %w", err)
+		return awserr.RequestID(err), fmt.Errorf("PutBucketPolicy: %w", err)
 	}
-	return rootsession.ResultRequestID(out.ResultMetadata), nil
+	return awserr.ResultRequestID(out.ResultMetadata), nil
 }

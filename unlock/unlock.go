@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/rootctl/rootctl/auditlog"
+	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -155,4 +157,46 @@ func samePolicy(a, b *string) bool {
 		return *a == *b
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Recorder writes the audit log ahead of a change (orgrun.Journal is one).
+type Recorder interface {
+	RecordStarted(auditlog.Entry) error
+	Record(auditlog.Entry) error
+}
+
+// Recorded are the Hooks that record Apply's change in the audit log:
+// ahead (started, naming the backup and the session that sends it), and
+// its outcome as soon as AWS answers, before the read-back.
+func Recorded(rec Recorder, lease *rootsession.Lease, st *State, next *string) Hooks {
+	entry := func(backup string) auditlog.Entry {
+		return auditlog.Entry{Account: st.Resource.Account, Task: Task(st.Resource.Service).Name, Action: SetPolicyAction(st.Resource.Service, next),
+			Target: st.Resource.ARN(), Backup: backup, SessionKeyID: lease.KeyID()}
+	}
+	return Hooks{
+		Before: func(backup string) error { return rec.RecordStarted(entry(backup)) },
+		After: func(res Result, err error) {
+			e := entry(res.Backup)
+			e.Outcome, e.RequestID = auditlog.Success, res.RequestID
+			if err != nil {
+				e.Outcome, e.Error = auditlog.Failed, rootsession.Describe(err)
+				if e.RequestID == "" {
+					e.RequestID = awserr.RequestID(err)
+				}
+			}
+			rec.Record(e)
+		},
+	}
+}
+
+// SetPolicyAction names the AWS action that writes next (nil: deletes the
+// policy) on a resource of service, for the audit log.
+func SetPolicyAction(service string, next *string) string {
+	switch {
+	case service == SQS:
+		return "sqs:SetQueueAttributes"
+	case next == nil:
+		return "s3:DeleteBucketPolicy"
+	}
+	return "s3:PutBucketPolicy"
 }

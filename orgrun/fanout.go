@@ -1,14 +1,11 @@
-package orgscan
+package orgrun
 
 import (
 	"context"
-	"math"
-	"net/http"
-	"sync"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/rootctl/rootctl/orgscan"
 )
 
 // DefaultConcurrency is how many accounts are worked on at once unless told
@@ -25,15 +22,15 @@ const DefaultConcurrency = 64
 // emitted, while the listing goes on. work must record its own outcome;
 // when ctx is cancelled, work is still called for the targets already
 // listed so it can report them as not done. FanOut returns list's error.
-func FanOut(ctx context.Context, concurrency int, list func(emit func(Target) error) error, work func(context.Context, Target)) error {
+func FanOut(ctx context.Context, concurrency int, list func(emit func(orgscan.Target) error) error, work func(context.Context, orgscan.Target)) error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	targets := make(chan Target, concurrency)
+	targets := make(chan orgscan.Target, concurrency)
 	var g errgroup.Group
 	g.Go(func() error {
 		defer close(targets)
-		return list(func(t Target) error {
+		return list(func(t orgscan.Target) error {
 			select {
 			case targets <- t:
 				return nil
@@ -51,55 +48,6 @@ func FanOut(ctx context.Context, concurrency int, list func(emit func(Target) er
 		})
 	}
 	return g.Wait()
-}
-
-// LimitRate paces every request made with cfg to at most rps per second
-// (retries included), by wrapping its HTTP client. Pacing below AWS's
-// quota keeps throttling, and so retries, near zero.
-func LimitRate(cfg *aws.Config, rps float64) {
-	if rps <= 0 {
-		return
-	}
-	next := cfg.HTTPClient
-	if next == nil {
-		next = http.DefaultClient
-	}
-	// A tiny rate's interval would overflow time.Duration and wrap to a
-	// negative one, pacing nothing; the longest interval is close enough.
-	interval := time.Duration(math.MaxInt64)
-	if f := float64(time.Second) / rps; f < math.MaxInt64 {
-		interval = time.Duration(f)
-	}
-	cfg.HTTPClient = &pacer{next: next, interval: interval}
-}
-
-type pacer struct {
-	next     aws.HTTPClient
-	interval time.Duration
-
-	mu     sync.Mutex
-	slotAt time.Time
-}
-
-func (p *pacer) Do(req *http.Request) (*http.Response, error) {
-	p.mu.Lock()
-	now := time.Now()
-	if p.slotAt.Before(now) {
-		p.slotAt = now
-	}
-	wait := p.slotAt.Sub(now)
-	p.slotAt = p.slotAt.Add(p.interval)
-	p.mu.Unlock()
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		}
-	}
-	return p.next.Do(req)
 }
 
 // ForEach calls work for each index below n, with at most concurrency

@@ -1,15 +1,25 @@
-package rootsession
+// Package orgsetup reads and changes what centralized root access needs
+// from the organization: trusted access for IAM, the RootCredentialsManagement
+// and RootSessions features, and IAM's delegated administrators. It is what
+// rootctl status shows and rootctl enable changes, and what tells an
+// organization-wide AssumeRoot refusal from one account's (Blocking).
+package orgsetup
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/rootsession"
 )
 
 // IAMServicePrincipal is the service principal of IAM in Organizations.
@@ -37,7 +47,7 @@ type Setup struct {
 	CallerARN                 string   `json:"caller_arn"`
 	CallerAccount             string   `json:"caller_account"`
 	CallerRole                string   `json:"caller_role"`
-	OrganizationID            string   `json:"organization_id"`
+	OrganizationID            string   `json:"-"` // rootctl status -o json has it in its header
 	ManagementAccount         string   `json:"management_account"`
 	FeatureSet                string   `json:"feature_set"`
 	TrustedAccess             State    `json:"trusted_access"`
@@ -61,7 +71,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 		TrustedAccess: Unknown, RootCredentialsManagement: Unknown, RootSessions: Unknown, DelegatedAdministrators: []string{}}
 	orgs := organizations.NewFromConfig(cfg)
 	org, err := orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-	if ErrorCode(err) == "AWSOrganizationsNotInUseException" {
+	if awserr.Code(err) == "AWSOrganizationsNotInUseException" {
 		return nil, fmt.Errorf("account %s: %w", s.CallerAccount, ErrNoOrganization)
 	}
 	if err != nil {
@@ -80,7 +90,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 	admins := organizations.NewListDelegatedAdministratorsPaginator(orgs, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
 	for admins.HasMorePages() {
 		page, err := admins.NextPage(ctx)
-		if ErrorCode(err) == "AccessDeniedException" {
+		if awserr.Code(err) == "AccessDeniedException" {
 			break
 		}
 		if err != nil {
@@ -97,7 +107,7 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(orgs, &organizations.ListAWSServiceAccessForOrganizationInput{})
 	for access.HasMorePages() {
 		page, err := access.NextPage(ctx)
-		if ErrorCode(err) == "AccessDeniedException" {
+		if awserr.Code(err) == "AccessDeniedException" {
 			s.TrustedAccess = Unknown
 			break
 		}
@@ -120,16 +130,16 @@ func ReadSetup(ctx context.Context, cfg aws.Config) (*Setup, error) {
 		s.RootCredentialsManagement, s.RootSessions = Disabled, Disabled
 		for _, f := range features.EnabledFeatures {
 			switch string(f) {
-			case FeatureRootCredentialsManagement:
+			case rootsession.FeatureRootCredentialsManagement:
 				s.RootCredentialsManagement = Enabled
-			case FeatureRootSessions:
+			case rootsession.FeatureRootSessions:
 				s.RootSessions = Enabled
 			}
 		}
-	case ErrorCode(err) == "ServiceAccessNotEnabledException":
+	case awserr.Code(err) == "ServiceAccessNotEnabledException":
 		// Without trusted access IAM cannot have the features on.
 		s.RootCredentialsManagement, s.RootSessions = Disabled, Disabled
-	case ErrorCode(err) == "AccountNotManagementOrDelegatedAdministratorException" || ErrorCode(err) == "AccessDenied":
+	case awserr.Code(err) == "AccountNotManagementOrDelegatedAdministratorException" || awserr.Code(err) == "AccessDenied":
 	default:
 		return nil, fmt.Errorf("ListOrganizationsFeatures: %w", err)
 	}
@@ -145,8 +155,7 @@ func (s *Setup) CanAssumeRoot() bool {
 
 // Fix is one missing prerequisite and the command that fixes it.
 type Fix struct {
-	Missing    string `json:"missing"`
-	Command    string `json:"command"`
+	rootsession.Fix
 	AWSCommand string `json:"aws_cli_command,omitempty"`
 	feature    string // the IAM feature this fix turns on, if it is one
 }
@@ -155,24 +164,22 @@ type Fix struct {
 func (s *Setup) Fixes() []Fix {
 	var fixes []Fix
 	if s.FeatureSet != "ALL" {
-		fixes = append(fixes, Fix{"the organization does not have all features enabled",
-			"aws organizations enable-all-features (then every member account approves)", "", ""})
+		fixes = append(fixes, Fix{rootsession.Fix{Missing: "the organization does not have all features enabled", Command: "aws organizations enable-all-features (then every member account approves)"}, "", ""})
 	}
 	if s.CallerRole == RoleMember {
-		fixes = append(fixes, Fix{"the caller is neither the management account nor the IAM delegated administrator",
-			"run rootctl with management-account credentials, or register this account: rootctl enable --delegate " + s.CallerAccount, "", ""})
+		fixes = append(fixes, Fix{rootsession.Fix{Missing: "the caller is neither the management account nor the IAM delegated administrator", Command: "run rootctl with management-account credentials, or register this account: rootctl enable --delegate " + s.CallerAccount}, "", ""})
 	}
 	if s.TrustedAccess == Disabled {
-		fixes = append(fixes, Fix{"trusted access for iam.amazonaws.com", "rootctl enable",
+		fixes = append(fixes, Fix{rootsession.Fix{Missing: "trusted access for iam.amazonaws.com", Command: "rootctl enable"},
 			"aws organizations enable-aws-service-access --service-principal iam.amazonaws.com", ""})
 	}
 	if s.RootCredentialsManagement == Disabled {
-		fixes = append(fixes, Fix{"the RootCredentialsManagement feature", "rootctl enable --credentials-management",
-			"aws iam enable-organizations-root-credentials-management", FeatureRootCredentialsManagement})
+		fixes = append(fixes, Fix{rootsession.Fix{Missing: "the RootCredentialsManagement feature", Command: "rootctl enable --credentials-management"},
+			"aws iam enable-organizations-root-credentials-management", rootsession.FeatureRootCredentialsManagement})
 	}
 	if s.RootSessions == Disabled {
-		fixes = append(fixes, Fix{"the RootSessions feature", "rootctl enable --root-sessions",
-			"aws iam enable-organizations-root-sessions", FeatureRootSessions})
+		fixes = append(fixes, Fix{rootsession.Fix{Missing: "the RootSessions feature", Command: "rootctl enable --root-sessions"},
+			"aws iam enable-organizations-root-sessions", rootsession.FeatureRootSessions})
 	}
 	return fixes
 }
@@ -241,4 +248,55 @@ func (s *Setup) Plan(req EnableRequest) ([]Step, error) {
 			}})
 	}
 	return steps, nil
+}
+
+// Blocking lists the prerequisites that stop every AssumeRoot for task:
+// all features, the caller's role, trusted access, and the task's own
+// feature. A prerequisite the caller may not read (Unknown) is not listed.
+func (s *Setup) Blocking(task rootsession.Task) []Fix {
+	var out []Fix
+	for _, f := range s.Fixes() {
+		if f.feature == "" || f.feature == task.Feature {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Prerequisites is an Assumer's Prerequisites for the organization cfg
+// reaches: it reads the setup once, the first time a refusal asks, and
+// answers every task from it. A read cut short by ctx is tried again by
+// the next refusal; any other failed read answers every refusal with its
+// error (the refusal stays the account's).
+func Prerequisites(cfg aws.Config) func(ctx context.Context, task rootsession.Task) ([]rootsession.Fix, error) {
+	var mu sync.Mutex
+	var read bool
+	var setup *Setup
+	var readErr error
+	return func(ctx context.Context, task rootsession.Task) ([]rootsession.Fix, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !read {
+			s, err := ReadSetup(ctx, cfg)
+			if err != nil && ctx.Err() != nil {
+				return nil, err
+			}
+			read, setup, readErr = true, s, err
+		}
+		if readErr != nil {
+			return nil, readErr
+		}
+		var missing []rootsession.Fix
+		for _, f := range setup.Blocking(task) {
+			missing = append(missing, f.Fix)
+		}
+		return missing, nil
+	}
+}
+
+// MemberState reads the State of account id in the organization
+// (DescribeAccount); member is false when the organization has no such
+// account. enable checks a --delegate with it before any change.
+func MemberState(ctx context.Context, cfg aws.Config, id string) (state string, member bool, err error) {
+	return orgscan.MemberState(ctx, organizations.NewFromConfig(cfg), id)
 }

@@ -1,4 +1,4 @@
-package commands
+package awsconfig
 
 import (
 	"context"

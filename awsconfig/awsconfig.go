@@ -1,0 +1,126 @@
+// Package awsconfig builds the one AWS configuration a rootctl run shares:
+// the SDK's default chain with a credential check up front (Load), and
+// what every run needs on top (Finish): a Regional default, one HTTP
+// client sized for fan-out with a bound on every attempt, a retryer
+// without the client-side retry quota, the interrupt tracker, and, where
+// asked, request pacing (LimitRate). It knows nothing of flags.
+package awsconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/rootctl/rootctl/interrupt"
+)
+
+// DefaultRegion is the region of a run whose configuration names none.
+const DefaultRegion = "us-east-1"
+
+// GlobalRegion names the global STS endpoint, which refuses AssumeRoot.
+const GlobalRegion = "aws-global"
+
+// DefaultRequestTimeout bounds each attempt of a call unless told
+// otherwise: AWS answers in well under a second; 30 s is long enough for
+// a slow network and short enough that a hung endpoint is noticed.
+const DefaultRequestTimeout = 30 * time.Second
+
+// MaxRequestTimeout is the longest bound an attempt may be given: with
+// the retries, a call may wait ten times as long.
+const MaxRequestTimeout = 10 * time.Minute
+
+// MaxAttempts is how many times a call is sent at most, retries included.
+const MaxAttempts = 10
+
+// Finish applies what every rootctl run needs to cfg: a region (STS must
+// be Regional for AssumeRoot; DefaultRegion when none is set), one HTTP
+// client sized for fan-out, and a retryer without the client-side retry
+// quota; IAM and Organizations are signed for their global Region even
+// through a custom endpoint (signGlobalServices). The SDK's standard retryer keeps a budget of 500 tokens per
+// client; shared by hundreds of goroutines under throttling it runs dry
+// and fails calls with "retry quota exceeded" while AWS would have
+// answered. Retries stay bounded by MaxAttempts and backoff, and
+// LimitRate keeps a run under the quota to begin with.
+//
+// Every attempt is bounded by requestTimeout (connect, TLS handshake
+// (never over the SDK's 10 s), response headers), so that a hung endpoint
+// cannot hold a call (and so a run) forever, not even a change call that
+// Ctrl-C lets finish: an attempt that times out is retried like any
+// transport error, within MaxAttempts. Zero means DefaultRequestTimeout.
+// Every call is tracked while in flight (interrupt.Track), for the second
+// Ctrl-C to name.
+func Finish(cfg *aws.Config, requestTimeout time.Duration) {
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	timeout := requestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
+		d.Timeout = timeout
+	}).WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 1024
+		t.MaxIdleConnsPerHost = 1024
+		t.TLSHandshakeTimeout = min(timeout, awshttp.DefaultHTTPTransportTLSHandleshakeTimeout)
+		t.ResponseHeaderTimeout = timeout
+	})
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
+	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = MaxAttempts
+			o.MaxBackoff = 20 * time.Second
+			o.RateLimiter = ratelimit.None
+		})
+	}
+}
+
+// RequestTimeoutError is a call whose every attempt went unanswered within
+// the request timeout.
+type RequestTimeoutError struct {
+	Timeout  time.Duration
+	Attempts int
+	Err      error
+}
+
+func (e *RequestTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within %v (--request-timeout), %d attempts; the endpoint or the network is slow or down: try again later, or raise --request-timeout",
+		e.Timeout, e.Attempts)
+}
+
+func (e *RequestTimeoutError) Unwrap() error { return e.Err }
+
+// timeoutErrors is an APIOptions entry that words a call that failed
+// because its attempts timed out as such (the SDK's own error is a long
+// chain ending in "net/http: timeout awaiting response headers").
+func timeoutErrors(timeout time.Duration) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("rootctl.RequestTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				// A timeout with the call's own context still live is an
+				// attempt's (net/http's header timeout also matches
+				// context.DeadlineExceeded, so that cannot tell them apart).
+				var te interface{ Timeout() bool }
+				if err != nil && errors.As(err, &te) && te.Timeout() && ctx.Err() == nil {
+					attempts := 1
+					if r, ok := retry.GetAttemptResults(md); ok {
+						attempts = len(r.Results)
+					}
+					err = &RequestTimeoutError{Timeout: timeout, Attempts: attempts, Err: err}
+				}
+				return out, md, err
+			}), middleware.After)
+	}
+}
