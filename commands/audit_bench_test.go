@@ -232,6 +232,7 @@ type roundTrips struct {
 	n         int
 	total     time.Duration
 	byService map[string]int
+	ops       []string // X-Amz-Target of the JSON-protocol requests, in order
 }
 
 // timeRoundTrips makes deps' runs send their requests through a new
@@ -264,6 +265,9 @@ func (rt *roundTrips) Do(r *http.Request) (*http.Response, error) {
 	rt.n++
 	rt.total += took
 	rt.byService[service]++
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		rt.ops = append(rt.ops, target)
+	}
 	rt.mu.Unlock()
 	return resp, err
 }

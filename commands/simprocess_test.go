@@ -75,7 +75,7 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	}
 	// DescribeOrganization, then 46 accounts in pages of 20.
 	if got := trips.calls("organizations"); got != 4 {
-		t.Errorf("%d Organizations requests, want 4", got)
+		t.Errorf("%d Organizations requests, want 4: %v", got, trips.ops)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())
