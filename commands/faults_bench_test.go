@@ -11,9 +11,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/fixtures"
@@ -58,32 +62,34 @@ var faultScenarios = []faultScenario{
 	{name: "aws-quotas", sim: []string{"--aws-quotas"}, quotas: true},
 }
 
-// faultBound is the shortest time any client could take to run over the
+// faultBound is the shortest time any client could take to make the
+// successful calls succeeded counts (by "service:Operation") against the
 // synthetic organization of n members in scenario sc, with benchLatency
-// per request and 64 accounts in flight. Three things bound it:
+// per request. Three things bound it:
 //   - the listing: DescribeOrganization, then the ListAccounts pages of
 //     20, each needing the last one's NextToken: (1 + pages) round trips
 //     (at 64 in flight the audit keeps up with the 1,000 accounts a second
-//     the listing yields, so this is the audit's bound on a quiet day,
-//     and under 5xx: a client that retried nothing could not do better);
-//   - under --throttle R (burst R), AssumeRoot: one per ACTIVE member,
-//     the first R at once, then R a second: (active − R) / R;
-//   - under --aws-quotas, ListAccounts' 8 a second, burst 12:
-//     (pages − 12) / 8, plus the last page's round trip.
-func faultBound(n int, sc faultScenario) time.Duration {
+//     the listing yields, so this is the audit's bound on a quiet day, and
+//     under 5xx: a client that retried nothing could not do better);
+//   - under --throttle R (every API R a second, burst R), the busiest
+//     operation: the first R calls at once, then R a second, (calls − R) /
+//     R (for an audit, AssumeRoot's and GetAccountSummary's, one per
+//     ACTIVE member);
+//   - under --aws-quotas, each quota (rate, burst) the same way, plus a
+//     round trip (ListAccounts' 8 a second, burst 12: (pages − 12) / 8).
+func faultBound(n int, sc faultScenario, succeeded map[string]int) time.Duration {
 	pages := (n + 1 + 19) / 20
 	bound := time.Duration(1+pages) * benchLatency
-	if sc.throttle > 0 {
-		active := 0
-		for i := 1; i <= n; i++ {
-			if i%50 != 7 { // fixtures.Synthetic suspends these
-				active++
-			}
-		}
-		bound = max(bound, time.Duration((float64(active)-sc.throttle)/sc.throttle*float64(time.Second)))
+	limited := func(calls int, lim fixtures.Limit) time.Duration {
+		return time.Duration((float64(calls) - float64(lim.Burst)) / lim.Rate * float64(time.Second))
 	}
-	if sc.quotas {
-		bound = max(bound, time.Duration(float64(pages-12)/8*float64(time.Second))+benchLatency)
+	for op, calls := range succeeded {
+		if sc.throttle > 0 {
+			bound = max(bound, limited(calls, fixtures.Limit{Rate: sc.throttle, Burst: int(sc.throttle)}))
+		}
+		if lim, ok := fixtures.AWSQuotas()[op]; ok && sc.quotas {
+			bound = max(bound, limited(calls, lim)+benchLatency)
+		}
 	}
 	return bound
 }
@@ -197,7 +203,6 @@ func misreported(deleted, audited map[string]benchAccount) int {
 // benchmarkFaults runs command over the synthetic organization of n
 // members under sc; see the comment at the top of the file.
 func benchmarkFaults(b *testing.B, command string, n int, sc faultScenario) {
-	bound := faultBound(n, sc)
 	dir := b.TempDir()
 	for b.Loop() {
 		b.StopTimer()
@@ -242,7 +247,8 @@ func benchmarkFaults(b *testing.B, command string, n int, sc faultScenario) {
 			b.ReportMetric(float64(misreported(got, readReport(b, report))), "misreported")
 		}
 		sim.stop()
-		c := counts()
+		c, succeeded := counts()
+		bound := faultBound(n, sc, succeeded)
 		b.ReportMetric(took.Seconds(), "wall-s")
 		b.ReportMetric(bound.Seconds(), "bound-s")
 		b.ReportMetric(took.Seconds()/bound.Seconds(), "x-bound")
@@ -278,18 +284,34 @@ func BenchmarkFaults(b *testing.B) {
 }
 
 // countRequests makes deps' runs count their requests, and returns how to
-// read the counts of the last run.
-func countRequests(deps *Deps) func() *awsconfig.RequestCounts {
-	var last *awsconfig.RequestCounts
+// read the counts of the first run: awsconfig's, and the calls that
+// succeeded by "service:Operation" (as fixtures.AWSQuotas names them).
+func countRequests(deps *Deps) func() (*awsconfig.RequestCounts, map[string]int) {
+	var counts *awsconfig.RequestCounts
+	var mu sync.Mutex
+	succeeded := map[string]int{}
 	load := deps.LoadAWS
 	deps.LoadAWS = func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {
 		env, err := load(ctx, opts, io)
-		if err == nil && last == nil {
-			last = awsconfig.CountRequests(&env.AWS)
+		if err != nil || counts != nil {
+			return env, err
 		}
+		counts = awsconfig.CountRequests(&env.AWS)
+		env.AWS.APIOptions = append(env.AWS.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("bench.Succeeded", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				if err == nil {
+					op := strings.ToLower(awsmiddleware.GetServiceID(ctx)) + ":" + awsmiddleware.GetOperationName(ctx)
+					mu.Lock()
+					succeeded[op]++
+					mu.Unlock()
+				}
+				return out, md, err
+			}), middleware.After)
+		})
 		return env, err
 	}
-	return func() *awsconfig.RequestCounts { return last }
+	return func() (*awsconfig.RequestCounts, map[string]int) { return counts, succeeded }
 }
 
 // cpuTime is the CPU time (user and system) the process has used.
