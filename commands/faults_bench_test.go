@@ -41,7 +41,9 @@ import (
 // benchmark process's peak resident set during the run (VmHWM, reset
 // before it; the emulator is another process); cpu-s, the client's CPU
 // time (user and system); requests, throttled and retries, counted per
-// attempt on the client (awsconfig.CountRequests); load, the machine's
+// attempt on the client (awsconfig.CountRequests); busiest-op-calls, the
+// successful calls of the operation called most (what a throttle of
+// every API bounds); load, the machine's
 // one-minute load average as the run began, and steal-% (see
 // BenchmarkAudit).
 
@@ -248,7 +250,11 @@ func benchmarkFaults(b *testing.B, command string, n int, sc faultScenario) {
 		}
 		sim.stop()
 		c, succeeded := counts()
-		bound := faultBound(n, sc, succeeded)
+		bound, busiest := faultBound(n, sc, succeeded), 0
+		for _, calls := range succeeded {
+			busiest = max(busiest, calls)
+		}
+		b.ReportMetric(float64(busiest), "busiest-op-calls")
 		b.ReportMetric(took.Seconds(), "wall-s")
 		b.ReportMetric(bound.Seconds(), "bound-s")
 		b.ReportMetric(took.Seconds()/bound.Seconds(), "x-bound")
