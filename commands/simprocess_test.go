@@ -75,7 +75,7 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	}
 	// DescribeOrganization, then 46 accounts in pages of 20.
 	if got := trips.calls("organizations"); got != 4 {
-		t.Errorf("%d Organizations requests, want 4: %v", got, trips.ops)
+		t.Errorf("%d Organizations requests answered, want 4: %v (unanswered: %v)", got, trips.ops, trips.unanswered)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())
