@@ -58,8 +58,11 @@ func checker(t *testing.T, cfg aws.Config) (*Checker, *[]string) {
 	var events []string
 	note := func(s string) { mu.Lock(); events = append(events, s); mu.Unlock() }
 	return &Checker{
-		Run:     &orgrun.Run{Lister: lister, Assumer: assumer, Concurrency: 1, Journal: journal},
-		Lock:    func(account string) (func(), error) { note("lock " + account); return func() { note("release " + account) }, nil },
+		Run: &orgrun.Run{Lister: lister, Assumer: assumer, Concurrency: 1, Journal: journal},
+		Lock: func(account string) (func(), error) {
+			note("lock " + account)
+			return func() { note("release " + account) }, nil
+		},
 		Waiting: func(account, state string) { note("waiting " + account + " " + state) },
 	}, &events
 }
