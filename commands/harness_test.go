@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ type harness struct {
 	outTTY  bool // stdout is a terminal: colour, unless noColor
 	noColor bool
 	state   string // rootctl's state directory: audit log and backups
+	// env, when set, is the process environment rootctl sees (Deps.Environ
+	// and Deps.Getenv); nil leaves the test's own.
+	env []string
 }
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
@@ -50,7 +54,20 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
 	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY, OutTTY: h.outTTY, NoColor: h.noColor}
-	return &Deps{IO: io, StateDir: h.state, LoadAWS: loadStatic(h.srv.URL(), h.creds, h.srv.Now)}
+	d := &Deps{IO: io, StateDir: h.state, LoadAWS: loadStatic(h.srv.URL(), h.creds, h.srv.Now)}
+	if h.env != nil {
+		env := slices.Clone(h.env)
+		d.Environ = func() []string { return slices.Clone(env) }
+		d.Getenv = func(key string) string {
+			for _, kv := range env {
+				if k, v, _ := strings.Cut(kv, "="); k == key {
+					return v
+				}
+			}
+			return ""
+		}
+	}
+	return d
 }
 
 // loadStatic is a Deps.LoadAWS that reaches the emulator at endpoint with

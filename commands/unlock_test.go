@@ -3,6 +3,7 @@ package commands
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -252,4 +253,85 @@ func TestUnlockSQSByURL(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "not found") || len(backups(t, h)) != 1 {
 		t.Fatalf("missing queue by URL: exit %d: %s", code, stderr)
 	}
+}
+
+// The locks table lists every locked bucket, one row per locking
+// statement, and every account that could not be checked: exactly these
+// rows, under their header, and the count.
+func TestLocksTable(t *testing.T) {
+	t.Parallel()
+	const denied = "error: AssumeRoot S3UnlockBucketPolicy: AccessDenied: User: arn:aws:iam::111111111111:user/rootctl-operator is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::444444444402:root (injected by the simulator) (the caller must be the management account or the IAM delegated administrator and allowed sts:AssumeRoot, no SCP may deny it, and the target must be an ACTIVE member account; check: rootctl status)"
+	header := []string{"Account", "Name", "Bucket", "Region", "Locking statement"}
+	tests := []struct {
+		name     string
+		opts     fixtures.Options
+		edit     func(o *fixtures.Org) // the organization, before the run
+		args     []string
+		wantCode int
+		want     [][]string
+		summary  string
+	}{
+		{"the demo organization: two locked buckets", fixtures.Options{}, nil, nil, ExitFindings, [][]string{
+			header,
+			{"444444444402", "dev-tools", "dev-tools-artifacts", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", "dev-tools-vpc-only", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+		}, "15 accounts: 2 locked buckets, 0 errors"},
+		{"an account that cannot be checked", fixtures.Options{AssumeRootFaults: map[string]string{"444444444402": "AccessDenied"}}, nil,
+			[]string{"--accounts", "444444444402,444444444403"}, ExitPartial, [][]string{header, {"444444444402", "dev-tools", "-", "-", denied}},
+			"2 accounts: 0 locked buckets, 1 errors"},
+		{"no locked bucket", fixtures.Options{}, nil, []string{"--accounts", "444444444403"}, ExitOK, [][]string{header}, "1 accounts: 0 locked buckets, 0 errors"},
+		{"a bucket locked by two statements: a row each", fixtures.Options{}, func(o *fixtures.Org) {
+			for i := range o.Accounts {
+				for j := range o.Accounts[i].Buckets {
+					if b := &o.Accounts[i].Buckets[j]; b.Name == "dev-tools-logs" {
+						b.Policy = `{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"},` +
+							`{"Sid":"B","Effect":"Deny","Principal":"*","Action":"*","Resource":"arn:aws:s3:::dev-tools-logs"}]}`
+					}
+				}
+			}
+		}, []string{"--accounts", "444444444402"}, ExitFindings, [][]string{
+			header,
+			{"444444444402", "dev-tools", "dev-tools-artifacts", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", "dev-tools-logs", "us-east-1", `statement 0 (Sid "A") denies every action to everyone`},
+			{"444444444402", "dev-tools", "dev-tools-logs", "us-east-1", `statement 1 (Sid "B") denies every action to everyone`},
+			{"444444444402", "dev-tools", "dev-tools-vpc-only", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+		}, "1 accounts: 3 locked buckets, 0 errors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			org := demoOrg(t)
+			if tt.edit != nil {
+				tt.edit(org)
+			}
+			h := newHarness(t, org, tt.opts)
+			code, out, stderr := h.run(append([]string{"locks", "--reason", "INC-7 find it"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d: %s", code, tt.wantCode, stderr)
+			}
+			rows, rest := tableRows(out)
+			if !reflect.DeepEqual(rows, tt.want) || !slices.Equal(rest, []string{tt.summary}) {
+				t.Fatalf("table rows\n%q\nthen %q\nwant\n%q\nthen %q", rows, rest, tt.want, tt.summary)
+			}
+		})
+	}
+}
+
+// tableRows reads a table's rows as their cells, and the lines outside
+// the table.
+func tableRows(out string) (rows [][]string, rest []string) {
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "│"):
+			cells := strings.Split(strings.Trim(line, "│"), "│")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
+		case strings.HasPrefix(line, "┌"), strings.HasPrefix(line, "├"), strings.HasPrefix(line, "└"):
+		default:
+			rest = append(rest, line)
+		}
+	}
+	return rows, rest
 }
