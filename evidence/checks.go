@@ -38,7 +38,9 @@ type Check struct {
 }
 
 // Remediation says how to fix a failure in account.
-func (c *Check) Remediation(account string) string { return strings.ReplaceAll(c.fix, "ACCOUNT", account) }
+func (c *Check) Remediation(account string) string {
+	return strings.ReplaceAll(c.fix, "ACCOUNT", account)
+}
 
 const centralized = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-enable-root-access.html"
 
