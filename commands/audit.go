@@ -47,15 +47,25 @@ IAMAuditRootUserCredentials and reports each root user's password, access keys
 the organization's listing arrives. The management account and accounts that
 are not ACTIVE are listed as skipped, with the reason.
 
+--exceptions FILE accepts findings until each entry's expiry (docs/exceptions.md);
+--baseline PREVIOUS.json marks each finding new, persisting or resolved against
+an earlier audit -o json. -o ocsf and -o asff export one compliance finding per
+account and check (CIS AWS Foundations Benchmark, Security Hub IAM.4/6/9) for
+security platforms; -o html writes one self-contained page.
+
 ` + exitCodesFor(map[int]string{
-			ExitOK: "no root credentials found", ExitFindings: "root credentials found (unless --exit-zero)",
-			ExitPartial: "some accounts could not be audited"}) + `
+			ExitOK:       "no open findings (no root credentials, or every one accepted by a live exception)",
+			ExitFindings: "open findings (with --fail-on new: new ones), or a stale exception (unless --exit-zero)",
+			ExitPartial:  "some accounts could not be audited"}) + `
 
 Examples:
    rootctl audit --sim
    rootctl audit --ou ou-ab12-cdef3456 -o json > root-audit.json
    rootctl audit --tag env=prod --exclude 111122223333 -o csv
-   rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
+   rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'
+   rootctl audit --exceptions exceptions.yaml --baseline last-quarter.json -o html > root-audit.html
+   rootctl audit -o ocsf > root-audit.ocsf.json
+   rootctl audit -o asff --region eu-west-1 > findings.json`,
 		Flags: append(append(awsFlags(), selectionFlags()...),
 			append(outputFlags(&in.Wide, auditFormats...),
 				&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
