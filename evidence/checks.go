@@ -101,7 +101,8 @@ var (
 		Severity:    "CRITICAL",
 		References: []string{"https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html#iam-9",
 			"https://docs.aws.amazon.com/config/latest/developerguide/root-account-mfa-enabled.html", centralized},
-		fix: `rootctl delete --accounts ACCOUNT --reason "…" (no credentials: nothing to protect with MFA)`,
+		fix: `rootctl delete --accounts ACCOUNT --reason "…" removes the root credentials, and with them the need for MFA; ` +
+			`a root user that must keep a password (break-glass) needs an MFA device, and an exception (rootctl audit --exceptions)`,
 		fails: func(creds []Finding) (bool, string, []Finding) {
 			mfa := ofKinds(creds, KindMFAVirtual, KindMFAHardware, KindMFAFIDO)
 			switch {
@@ -122,7 +123,8 @@ var (
 		Severity:    "CRITICAL",
 		References: []string{"https://docs.aws.amazon.com/securityhub/latest/userguide/iam-controls.html#iam-6",
 			"https://docs.aws.amazon.com/config/latest/developerguide/root-account-hardware-mfa-enabled.html", centralized},
-		fix: `rootctl delete --accounts ACCOUNT --reason "…" (no credentials: nothing to protect with MFA)`,
+		fix: `rootctl delete --accounts ACCOUNT --reason "…" removes the root credentials, and with them the need for MFA; ` +
+			`a root user that must keep a password (break-glass) needs a hardware or FIDO MFA device instead of a virtual one, and an exception (rootctl audit --exceptions)`,
 		fails: func(creds []Finding) (bool, string, []Finding) {
 			virtual := ofKinds(creds, KindMFAVirtual)
 			hardware := ofKinds(creds, KindMFAHardware, KindMFAFIDO)
