@@ -82,7 +82,7 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 		}
 	}
 	wantSummary := AuditSummary{Accounts: 15, Audited: 12, Compliant: 5, WithRootCredentials: 7, Skipped: 3,
-		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 40}
+		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 40, OpenFindings: 14}
 	if r.Summary != wantSummary {
 		t.Errorf("summary = %+v\nwant      %+v", r.Summary, wantSummary)
 	}

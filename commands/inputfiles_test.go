@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rootctl/rootctl/evidence"
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/unlock"
 )
@@ -39,6 +40,11 @@ func TestEveryInputFileIsCapped(t *testing.T) {
 	overBackup := over("backup.json", unlock.MaxBackupSize)
 	overPolicy := over("policy.json", maxPolicyFile)
 	overEvent := over("event.json", maxEvent)
+	overExceptions := over("exceptions.yaml", evidence.ExceptionsLimit)
+	overBaseline := filepath.Join(dir, "baseline.json") // sparse: 128 MiB of nothing
+	if err := os.WriteFile(overBaseline, nil, 0o600); err != nil || os.Truncate(overBaseline, baselineLimit+1) != nil {
+		t.Fatal("cannot make a sparse file", err)
+	}
 
 	unlockArgs := []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--yes"}
 	restoreArgs := []string{"unlock", "s3", "--reason", "r", "--yes", "--restore"}
@@ -62,6 +68,12 @@ func TestEveryInputFileIsCapped(t *testing.T) {
 		{"--event with /dev/zero", []string{"hook", "account-created", "--event", "/dev/zero"}, "--event: /dev/zero: not a regular file (it is a character device)"},
 		{"--event with a named pipe", []string{"hook", "account-created", "--event", fifo}, "--event: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--event over 256 KB", []string{"hook", "account-created", "--event", overEvent}, "larger than an EventBridge event"},
+		{"--exceptions with /dev/zero", []string{"audit", "--exceptions", "/dev/zero"}, "--exceptions: /dev/zero: not a regular file (it is a device)"},
+		{"--exceptions with a named pipe", []string{"audit", "--exceptions", fifo}, "--exceptions: " + fifo + ": not a regular file (it is a named pipe)"},
+		{"--exceptions over 1 MiB", []string{"audit", "--exceptions", overExceptions}, "--exceptions: " + overExceptions + ": file too large: the limit is 1 MiB"},
+		{"--baseline with /dev/zero", []string{"audit", "--baseline", "/dev/zero"}, "--baseline: /dev/zero: not a regular file (it is a device)"},
+		{"--baseline with a named pipe", []string{"audit", "--baseline", fifo}, "--baseline: " + fifo + ": not a regular file (it is a named pipe)"},
+		{"--baseline over 128 MiB", []string{"audit", "--baseline", overBaseline}, "--baseline: " + overBaseline + ": file too large: the limit is 128 MiB"},
 	} {
 		h := newHarness(t, demoOrg(t), fixtures.Options{})
 		type result struct {

@@ -23,6 +23,10 @@ type Account struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	State string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION
+	// Paths are where the account sits, as Organizations writes them
+	// (Account.Paths: o-…/r-…/ou-…/ACCOUNT/); empty when the answer
+	// carried none.
+	Paths []string `json:"-"`
 }
 
 // Target is a selected account: to be worked on, or skipped with a reason.
@@ -302,7 +306,7 @@ func toAccount(a orgtypes.Account) Account {
 	if state == "" {
 		state = string(a.Status)
 	}
-	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state}
+	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state, Paths: a.Paths}
 }
 
 // ErrNotMember is returned by Describe for an account ID that is not an
