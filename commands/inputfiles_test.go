@@ -68,10 +68,10 @@ func TestEveryInputFileIsCapped(t *testing.T) {
 		{"--event with /dev/zero", []string{"hook", "account-created", "--event", "/dev/zero"}, "--event: /dev/zero: not a regular file (it is a character device)"},
 		{"--event with a named pipe", []string{"hook", "account-created", "--event", fifo}, "--event: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--event over 256 KB", []string{"hook", "account-created", "--event", overEvent}, "larger than an EventBridge event"},
-		{"--exceptions with /dev/zero", []string{"audit", "--exceptions", "/dev/zero"}, "--exceptions: /dev/zero: not a regular file (it is a device)"},
+		{"--exceptions with /dev/zero", []string{"audit", "--exceptions", "/dev/zero"}, "--exceptions: /dev/zero: not a regular file (it is a character device)"},
 		{"--exceptions with a named pipe", []string{"audit", "--exceptions", fifo}, "--exceptions: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--exceptions over 1 MiB", []string{"audit", "--exceptions", overExceptions}, "--exceptions: " + overExceptions + ": file too large: the limit is 1 MiB"},
-		{"--baseline with /dev/zero", []string{"audit", "--baseline", "/dev/zero"}, "--baseline: /dev/zero: not a regular file (it is a device)"},
+		{"--baseline with /dev/zero", []string{"audit", "--baseline", "/dev/zero"}, "--baseline: /dev/zero: not a regular file (it is a character device)"},
 		{"--baseline with a named pipe", []string{"audit", "--baseline", fifo}, "--baseline: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--baseline over 128 MiB", []string{"audit", "--baseline", overBaseline}, "--baseline: " + overBaseline + ": file too large: the limit is 128 MiB"},
 	} {
