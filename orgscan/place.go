@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -22,16 +23,70 @@ import (
 // (ListAccountsForParent from each root down), once per run. The OUs'
 // names, for the readable path, come from ListRoots and
 // ListOrganizationalUnitsForParent of each parent on the paths met, each
-// listed once per run, a few at a time.
+// listed once per run, a few at a time. Every call that reads the tree is
+// paced to its API's published quota (5 requests/s, 1 for ListRoots), so
+// that the run is not throttled by its own calls.
 
 // maxDepth bounds a path: Organizations nests OUs at most five deep under a
 // root; anything much deeper is not an answer AWS gives.
 const maxDepth = 16
 
-// treeCalls is how many Organizations calls naming OUs are in flight at
-// once: under ListOrganizationalUnitsForParent's and ListParents' burst of
-// 8, so that a page of accounts in new OUs is not throttled.
+// treeCalls is how many Organizations calls reading the tree are in
+// flight at once.
 const treeCalls = 4
+
+// treeQuotas are the published request-rate quotas (rate per second, burst)
+// of the calls that read the tree: each is paced to stay under its own.
+var treeQuotas = map[string][2]float64{
+	"ListRoots":                        {1, 2},
+	"ListOrganizationalUnitsForParent": {5, 8},
+	"ListParents":                      {5, 8},
+	"ListAccountsForParent":            {5, 8},
+}
+
+// quota paces the calls of one API to a rate, with a burst: a token
+// bucket whose tokens may be owed, each caller waiting until its own is
+// due.
+type quota struct {
+	mu          sync.Mutex
+	rate, burst float64
+	tokens      float64
+	last        time.Time
+	sleep       func(context.Context, time.Duration) error
+	now         func() time.Time
+}
+
+func newQuota(rate, burst float64) *quota {
+	return &quota{rate: rate, burst: burst, tokens: burst, now: time.Now, sleep: sleepCtx}
+}
+
+// wait returns when the caller may send its request, or when ctx ends.
+func (q *quota) wait(ctx context.Context) error {
+	q.mu.Lock()
+	now := q.now()
+	if !q.last.IsZero() {
+		q.tokens = min(q.burst, q.tokens+now.Sub(q.last).Seconds()*q.rate)
+	}
+	q.last = now
+	q.tokens--
+	owed := max(0, -q.tokens)
+	q.mu.Unlock()
+	if owed == 0 {
+		return nil
+	}
+	return q.sleep(ctx, time.Duration(owed/q.rate*float64(time.Second)))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 var (
 	orgIDPattern  = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
@@ -72,8 +127,9 @@ type once struct {
 // paths, where each account sits. It is safe for concurrent use; every
 // call it makes is made once per run.
 type tree struct {
-	org *organizations.Client
-	sem chan struct{} // bounds the calls in flight
+	org    *organizations.Client
+	sem    chan struct{}     // bounds the calls in flight
+	quotas map[string]*quota // paces each API to its published quota
 
 	mu       sync.Mutex
 	calls    map[string]*once    // "roots", "children PARENT", "parents ID", "walk"
@@ -84,7 +140,11 @@ type tree struct {
 }
 
 func newTree(org *organizations.Client) *tree {
-	return &tree{org: org, sem: make(chan struct{}, treeCalls), calls: map[string]*once{},
+	quotas := map[string]*quota{}
+	for op, q := range treeQuotas {
+		quotas[op] = newQuota(q[0], q[1])
+	}
+	return &tree{org: org, sem: make(chan struct{}, treeCalls), quotas: quotas, calls: map[string]*once{},
 		name: map[string]string{}, parent: map[string]string{}, children: map[string][]string{}, placed: map[string][]string{}}
 }
 
@@ -111,8 +171,12 @@ func (t *tree) do(ctx context.Context, key string, f func(context.Context) error
 	}
 }
 
-// call runs one Organizations request within the bound on calls in flight.
-func (t *tree) call(ctx context.Context, f func() error) error {
+// call runs one request of Organizations API op within the bound on calls
+// in flight and paced to op's quota.
+func (t *tree) call(ctx context.Context, op string, f func() error) error {
+	if err := t.quotas[op].wait(ctx); err != nil {
+		return err
+	}
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -128,7 +192,7 @@ func (t *tree) roots(ctx context.Context) error {
 		p := organizations.NewListRootsPaginator(t.org, &organizations.ListRootsInput{})
 		for p.HasMorePages() {
 			var out *organizations.ListRootsOutput
-			err := t.call(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+			err := t.call(ctx, "ListRoots", func() (err error) { out, err = p.NextPage(ctx); return err })
 			if err != nil {
 				return fmt.Errorf("ListRoots: %w", err)
 			}
@@ -162,7 +226,7 @@ func (t *tree) childOUs(ctx context.Context, parent string) ([]string, error) {
 		p := organizations.NewListOrganizationalUnitsForParentPaginator(t.org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)})
 		for p.HasMorePages() {
 			var out *organizations.ListOrganizationalUnitsForParentOutput
-			err := t.call(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+			err := t.call(ctx, "ListOrganizationalUnitsForParent", func() (err error) { out, err = p.NextPage(ctx); return err })
 			if missing := new(orgtypes.ParentNotFoundException); errors.As(err, &missing) {
 				return fmt.Errorf("%s: %w", parent, ErrUnknownOU)
 			}
@@ -210,7 +274,7 @@ func (t *tree) chainTo(ctx context.Context, id string) ([]string, error) {
 			pages := organizations.NewListParentsPaginator(t.org, &organizations.ListParentsInput{ChildId: aws.String(at)})
 			for pages.HasMorePages() && len(parents) == 0 {
 				var out *organizations.ListParentsOutput
-				err := t.call(ctx, func() (err error) { out, err = pages.NextPage(ctx); return err })
+				err := t.call(ctx, "ListParents", func() (err error) { out, err = pages.NextPage(ctx); return err })
 				if missing := new(orgtypes.ChildNotFoundException); errors.As(err, &missing) {
 					return fmt.Errorf("%s: %w", at, ErrUnknownOU)
 				}
@@ -251,7 +315,8 @@ func (t *tree) walk(ctx context.Context, parent string, chain []string, visit fu
 	}
 	p := organizations.NewListAccountsForParentPaginator(t.org, &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)})
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		var out *organizations.ListAccountsForParentOutput
+		err := t.call(ctx, "ListAccountsForParent", func() (err error) { out, err = p.NextPage(ctx); return err })
 		if missing := new(orgtypes.ParentNotFoundException); errors.As(err, &missing) {
 			return fmt.Errorf("%s: %w", parent, ErrUnknownOU)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
 )
@@ -265,5 +266,49 @@ func TestPathIDs(t *testing.T) {
 				t.Fatalf("pathIDs = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTreeCallsStayWithinTheirQuotas: walking the demo organization's tree
+// a page per account and per OU, under AWS's published quotas, draws no
+// throttled answer: each API is paced to its own quota.
+func TestTreeCallsStayWithinTheirQuotas(t *testing.T) {
+	t.Parallel()
+	l, srv := demoListerWith(t, fixtures.Options{NoPaths: true, PageSize: 1, Limits: fixtures.AWSQuotas()})
+	got := placed(t, l, Selection{OU: "r-d3m0"})
+	if len(got) != 15 {
+		t.Fatalf("%d accounts, want 15", len(got))
+	}
+	walked := 0
+	for _, c := range srv.Calls() {
+		if _, paced := treeQuotas[c.Operation]; paced {
+			walked++
+			if c.Code != "" {
+				t.Errorf("%s answered %s", c.Operation, c.Code)
+			}
+		}
+	}
+	if walked < 24 { // 15 pages of accounts, 9 of OUs: more than the bursts
+		t.Fatalf("%d calls reading the tree, want at least 24", walked)
+	}
+}
+
+func TestQuotaPacesToItsRateAfterItsBurst(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var waits []time.Duration
+	q := newQuota(5, 8)
+	q.now = func() time.Time { return now }
+	q.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	for range 10 {
+		q.wait(context.Background())
+	}
+	now = now.Add(time.Second) // 5 tokens back: 2 owed, 3 left
+	for range 4 {
+		q.wait(context.Background())
+	}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 200 * time.Millisecond}
+	if !slices.Equal(waits, want) {
+		t.Fatalf("waits %v, want %v", waits, want)
 	}
 }
