@@ -36,13 +36,18 @@ const maxDepth = 16
 const treeCalls = 4
 
 // treeQuotas are the published request-rate quotas (rate per second, burst)
-// of the calls that read the tree: each is paced to stay under its own.
+// of the calls that read the tree: each is paced to quotaShare of its rate
+// and one less than its burst, the headroom absorbing the network's jitter
+// (requests paced at the full rate arrive bunched now and then, and are
+// throttled).
 var treeQuotas = map[string][2]float64{
 	"ListRoots":                        {1, 2},
 	"ListOrganizationalUnitsForParent": {5, 8},
 	"ListParents":                      {5, 8},
 	"ListAccountsForParent":            {5, 8},
 }
+
+const quotaShare = 0.9
 
 // quota paces the calls of one API to a rate, with a burst: a token
 // bucket whose tokens may be owed, each caller waiting until its own is
@@ -142,7 +147,7 @@ type tree struct {
 func newTree(org *organizations.Client) *tree {
 	quotas := map[string]*quota{}
 	for op, q := range treeQuotas {
-		quotas[op] = newQuota(q[0], q[1])
+		quotas[op] = newQuota(q[0]*quotaShare, q[1]-1)
 	}
 	return &tree{org: org, sem: make(chan struct{}, treeCalls), quotas: quotas, calls: map[string]*once{},
 		name: map[string]string{}, parent: map[string]string{}, children: map[string][]string{}, placed: map[string][]string{}}
