@@ -27,7 +27,11 @@ func brief(r AccountResult) string {
 	var parts []string
 	f := r.Findings
 	if f.Password != nil {
-		parts = append(parts, "password "+day(f.Password.Created))
+		use := "never"
+		if f.Password.LastUsed != nil {
+			use = day(*f.Password.LastUsed)
+		}
+		parts = append(parts, "password "+day(f.Password.Created)+" used "+use)
 	}
 	for _, k := range f.AccessKeys {
 		use := "never"
@@ -57,17 +61,17 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 		"111111111111": "skipped: management account (AssumeRoot cannot target it)",
 		"222222222201": "compliant",
 		"222222222202": "compliant",
-		"333333333301": "password 2022-01-10",
-		"333333333302": "password 2022-02-01; mfa virtual arn:aws:iam::333333333302:mfa/root-account-mfa-device 2022-02-01",
-		"333333333303": "password 2022-03-01; mfa hardware GAHT12345678 2022-03-01",
+		"333333333301": "password 2022-01-10 used 2025-06-01",
+		"333333333302": "password 2022-02-01 used 2026-11-13; mfa virtual arn:aws:iam::333333333302:mfa/root-account-mfa-device 2022-02-01",
+		"333333333303": "password 2022-03-01 used never; mfa hardware GAHT12345678 2022-03-01",
 		"333333333304": "key AKIA3DEMO0PRODAPI001 Active created 2023-05-02 used 2026-11-20 s3 eu-west-1; key AKIA3DEMO0PRODAPI002 Inactive created 2022-04-01 used 2023-01-15 ec2 us-east-1",
 		"444444444401": "cert DEMOCERT4444444444010000 Active 2023-02-01",
 		"444444444402": "compliant",
 		"444444444403": "compliant",
 		"444444444404": "skipped: account is SUSPENDED",
-		"444444444405": "password 2020-05-01; key AKIA3DEMO0DEVEVERY01 Active created 2020-05-01 used never; mfa virtual arn:aws:iam::444444444405:mfa/root-account-mfa-device 2020-05-01; cert DEMOCERT4444444444050000 Inactive 2020-05-02",
+		"444444444405": "password 2020-05-01 used 2020-06-15; key AKIA3DEMO0DEVEVERY01 Active created 2020-05-01 used never; mfa virtual arn:aws:iam::444444444405:mfa/root-account-mfa-device 2020-05-01; cert DEMOCERT4444444444050000 Inactive 2020-05-02",
 		"555555555501": "compliant",
-		"555555555502": "password 2024-02-02; mfa fido arn:aws:iam::555555555502:u2f/root/security-key-7F3A 2024-02-02",
+		"555555555502": "password 2024-02-02 used never; mfa fido arn:aws:iam::555555555502:u2f/root/security-key-7F3A 2024-02-02",
 		"555555555503": "skipped: account is PENDING_CLOSURE",
 	}
 	if len(r.Accounts) != len(want) {
@@ -82,7 +86,7 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 		}
 	}
 	wantSummary := AuditSummary{Accounts: 15, Audited: 12, Compliant: 5, WithRootCredentials: 7, Skipped: 3,
-		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 40, OpenFindings: 14}
+		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 45, OpenFindings: 14}
 	if r.Summary != wantSummary {
 		t.Errorf("summary = %+v\nwant      %+v", r.Summary, wantSummary)
 	}
@@ -98,9 +102,9 @@ func TestAuditMakesTheFewestCallsPerAccount(t *testing.T) {
 		want    []string
 	}{
 		{"555555555501", []string{"sts:AssumeRoot", "iam:GetAccountSummary"}},
-		{"333333333301", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile"}},
+		{"333333333301", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetUser"}},
 		{"333333333304", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetAccessKeyLastUsed"}},
-		{"444444444405", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys",
+		{"444444444405", []string{"sts:AssumeRoot", "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
 			"iam:ListMFADevices", "iam:ListSigningCertificates", "iam:GetAccessKeyLastUsed"}},
 	}
 	for _, tt := range tests {

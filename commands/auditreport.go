@@ -104,7 +104,7 @@ func interruptedNote(n int) string {
 }
 
 func (r *AuditReport) render(s *screen) error {
-	columns := [][]column{cols("Account", "Name", "Result", "Password", "Access keys"), optional("MFA devices", "Signing certificates")}
+	columns := [][]column{cols("Account", "Name", "OU"), optional("OU IDs"), cols("Result", "Password", "Access keys"), optional("MFA devices", "Signing certificates")}
 	if r.Exceptions != nil {
 		columns = append(columns, cols("Exception"))
 	}
@@ -117,9 +117,9 @@ func (r *AuditReport) render(s *screen) error {
 		if allAccepted(a) {
 			color = colorYellow
 		}
-		row := []any{a.ID, a.Name, s.color(color, resultCell(a)), "", "", "", ""}
+		row := []any{a.ID, a.Name, orDash(nonEmpty(a.OUPath)), orDash(nonEmpty(a.OUPathIDs)), s.color(color, resultCell(a)), "", "", "", ""}
 		if f := a.Findings; f != nil {
-			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
+			row[5], row[6], row[7], row[8] = passwordCell(f, r.GeneratedAt), keysCell(f), mfaCell(f), certsCell(f)
 		}
 		if r.Exceptions != nil {
 			row = append(row, exceptionCell(a))
@@ -289,11 +289,29 @@ func resultCell(r AccountResult) string {
 	return r.Status + ": " + r.Reason
 }
 
-func passwordCell(f *rootcreds.Findings) string {
+// passwordCell says whether the root user has a password, when it was set
+// and when it last signed in, counted back from now (the report's time): a
+// password used last week is a different finding from one unused for years.
+func passwordCell(f *rootcreds.Findings, now time.Time) string {
 	if f.Password == nil {
 		return "-"
 	}
-	return "yes, set " + day(f.Password.Created)
+	return "yes, set " + day(f.Password.Created) + ", " + lastUsedText(f.Password.LastUsed, now)
+}
+
+// lastUsedText is "used 12 days ago", "used today" or "never used".
+func lastUsedText(used *time.Time, now time.Time) string {
+	if used == nil {
+		return "never used"
+	}
+	switch days := int(now.Sub(*used).Hours() / 24); {
+	case days <= 0: // today, or a clock behind AWS's
+		return "used today"
+	case days == 1:
+		return "used 1 day ago"
+	default:
+		return fmt.Sprintf("used %d days ago", days)
+	}
 }
 
 func keysCell(f *rootcreds.Findings) termText {
@@ -335,7 +353,8 @@ func orDash(ss []string) termText {
 
 var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
 	"password", "password_created", "access_keys", "active_access_keys", "access_key_ids", "last_key_use",
-	"mfa_devices", "mfa_kinds", "signing_certificates", "open_findings", "accepted_findings", "new_findings", "resolved_findings", "drift"}
+	"mfa_devices", "mfa_kinds", "signing_certificates", "open_findings", "accepted_findings", "new_findings", "resolved_findings", "drift",
+	"ou_path", "ou_path_ids", "password_last_used"}
 
 func (r *AuditReport) csvHeader() []string { return auditCSVHeader }
 
@@ -350,11 +369,14 @@ func (r *AuditReport) records() []any {
 func (r *AuditReport) csvRows() [][]string {
 	var rows [][]string
 	for _, r := range r.Accounts {
-		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", "", "", "", "", "", r.Drift}
+		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", "", "", "", "", "", r.Drift, r.OUPath, r.OUPathIDs, ""}
 		if f := r.Findings; f != nil {
 			row[7] = strconv.FormatBool(f.Password != nil)
 			if f.Password != nil {
 				row[8] = f.Password.Created.UTC().Format(time.RFC3339)
+				if f.Password.LastUsed != nil {
+					row[23] = f.Password.LastUsed.UTC().Format(time.RFC3339)
+				}
 			}
 			var ids, kinds []string
 			var lastUse time.Time

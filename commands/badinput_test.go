@@ -128,6 +128,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"locks"}, "--reason is required"},
 		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-nothere1"}, "no such OU"},
 		{[]string{"locks", "--reason", "r", "--concurrency", "-3"}, "--concurrency -3"},
+		{[]string{"locks", "--reason", "r", "--queue-regions", "us-east-1,moon"}, `--queue-regions "us-east-1,moon": want region names such as us-east-1,eu-west-1`},
+		{[]string{"locks", "--reason", "r", "--queue-regions", ""}, `--queue-regions "": want region names`},
 		{[]string{"delete", "--reason", "r", "--all-accounts", "--request-timeout", "0", "--yes"}, "--request-timeout 0s: want a duration above 0 and at most 10m"},
 		{[]string{"status", "--request-timeout", "-1s"}, "--request-timeout -1s: want a duration above 0 and at most 10m"},
 		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--request-timeout", "11m", "--yes"}, "--request-timeout 11m0s: want"},

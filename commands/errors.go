@@ -60,7 +60,7 @@ var exitCodes = []struct {
 	{ExitOK, orgrun.OK, "success; for `audit`: no root credentials found", ""},
 	{ExitFailure, orgrun.Failure, "failure (AWS refused for the whole organization, the organization could not be read, the audit log could not be written, another rootctl run holds the account or resource, …)", "other failure"},
 	{ExitUsage, orgrun.Usage, "usage error: a bad flag, argument, ID or input file; nothing was changed", "usage error"},
-	{ExitFindings, orgrun.Findings, "`audit` found root credentials that no live exception accepts (with `--fail-on new`: new ones), or a stale exception (`--exit-zero` turns this into 0); `locks` found a locked bucket; `hook` found root credentials and left them; `delete` held back risky steps, so credentials remain", ""},
+	{ExitFindings, orgrun.Findings, "`audit` found root credentials that no live exception accepts (with `--fail-on new`: new ones), or a stale exception (`--exit-zero` turns this into 0); `locks` found a locked bucket or queue; `hook` found root credentials and left them; `delete` held back risky steps, so credentials remain", ""},
 	{ExitPartial, orgrun.Partial, "some accounts could not be processed (or, for `delete`/`recovery`, a change failed); the others are in the report", ""},
 	{ExitTimeout, orgrun.Timeout, "`hook account-created`, `account create`: the account was not created or not `ACTIVE` within `--timeout`", ""},
 	{ExitNotProvisioned, orgrun.NotProvisioned, "`hook account-created`, `account create`: the creation failed, or the account is suspended or closing", ""},

@@ -27,20 +27,10 @@ const (
 )
 
 // ouPathOf is where account a sits: its OU path of names from the root
-// ("Root/Production/Production-EU") and of IDs ("r-d3m0/ou-d3m0-prod0001").
-// The IDs come from the listing's Account.Paths; the names are wired where
-// the report learns them (OU names from one walk of
-// ListOrganizationalUnitsForParent), "" until then.
+// ("Root/Production/Production-EU") and of IDs ("r-d3m0/ou-d3m0-prod0001"),
+// as orgscan placed it (Account.Paths, or the walk of the tree).
 func ouPathOf(a orgscan.Account) evidence.Path {
-	var p evidence.Path
-	if len(a.Paths) > 0 {
-		// o-…/r-…/ou-…/…/ACCOUNT/: keep the root and the OUs.
-		parts := strings.Split(strings.Trim(a.Paths[0], "/"), "/")
-		if len(parts) >= 3 && strings.HasPrefix(parts[1], "r-") && parts[len(parts)-1] == a.ID {
-			p.IDs = strings.Join(parts[1:len(parts)-1], "/")
-		}
-	}
-	return p
+	return evidence.Path{Names: a.OUPath, IDs: a.OUPathIDs}
 }
 
 // ouOf names the OU an account is in, for grouping: its path of names,

@@ -101,7 +101,7 @@ func TestAuditReportsTheDemoExceptions(t *testing.T) {
 	// The table says the same, with the stale entries after it.
 	_, table, _ := h.run("audit", "--wide", "--exceptions", demoExceptions)
 	for _, want := range []string{
-		"│ 333333333303 │ prod-data-eu     │ accepted ",
+		"│ 333333333303 │ prod-data-eu     │ Root/Production/Production-EU │ r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01 │ accepted ",
 		"entry 1 until 2027-04-30: password, mfa_hardware",
 		"entry 3 EXPIRED 2026-10-31: signing_certificate",
 		"exception 3 (account 444444444401): expired on 2026-10-31: remove the credentials, or renew the exception (a new approved_on and expires)\n",
@@ -351,8 +351,8 @@ func TestAuditCSVCountsFindings(t *testing.T) {
 	_, out, _ := h.run("audit", "-o", "csv", "--exceptions", demoExceptions, "--accounts", "333333333303,444444444401")
 	want := []string{
 		strings.Join(auditCSVHeader, ","),
-		"333333333303,prod-data-eu,aws-data-eu@example.com,ACTIVE,root_credentials,,,true,2022-03-01T08:00:00Z,0,0,,,1,hardware,0,0,2,0,0,",
-		"444444444401,dev-sandbox,aws-dev@example.com,ACTIVE,root_credentials,,,false,,0,0,,,0,,1,1,0,0,0,",
+		"333333333303,prod-data-eu,aws-data-eu@example.com,ACTIVE,root_credentials,,,true,2022-03-01T08:00:00Z,0,0,,,1,hardware,0,0,2,0,0,,Root/Production/Production-EU,r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01,",
+		"444444444401,dev-sandbox,aws-dev@example.com,ACTIVE,root_credentials,,,false,,0,0,,,0,,1,1,0,0,0,,Root/Development,r-d3m0/ou-d3m0-dev00001,",
 	}
 	if got := strings.Split(strings.TrimSpace(out), "\n"); !slices.Equal(got, want) {
 		t.Errorf("csv:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -372,12 +372,12 @@ func TestHTMLReportShowsEachAccount(t *testing.T) {
 		return out
 	}
 	for id, want := range map[string][]string{
-		"222222222201": {"222222222201", hostile, "ou-d3m0-security", "ROOT CREDENTIALS", "access_key AKIA3DEMO0SECTOOL001, Active, never used (new)", "-", "new: access_key AKIA3DEMO0SECTOOL001"},
-		"333333333303": {"333333333303", "prod-data-eu", "ou-d3m0-prodeu01", "accepted", "password, set 2022-03-01 (accepted) mfa_hardware GAHT12345678 (accepted)", "entry 1 until 2027-04-30: password, mfa_hardware", "unchanged"},
-		"333333333304": {"333333333304", "prod-api", "ou-d3m0-prod0001", "ROOT CREDENTIALS", "access_key AKIA3DEMO0PRODAPI001, Active, last used 2026-11-20", "-", "resolved: access_key AKIA3DEMO0PRODAPI002"},
-		"444444444401": {"444444444401", "dev-sandbox", "ou-d3m0-dev00001", "ROOT CREDENTIALS", "signing_certificate DEMOCERT4444444444010000", "entry 3 EXPIRED 2026-10-31: signing_certificate", "unchanged"},
-		"555555555504": {"555555555504", "sandbox-new", "ou-d3m0-sandbox1", "accepted", "password, set 2026-11-21 (accepted) (new)", "entry 2 until 2027-03-15: password", "appeared"},
-		"111111111111": {"111111111111", "org-management", "r-d3m0", "skipped: management account (AssumeRoot cannot target it)", "-", "-", "-"},
+		"222222222201": {"222222222201", hostile, "Root/Security", "ROOT CREDENTIALS", "access_key AKIA3DEMO0SECTOOL001, Active, never used (new)", "-", "new: access_key AKIA3DEMO0SECTOOL001"},
+		"333333333303": {"333333333303", "prod-data-eu", "Root/Production/Production-EU", "accepted", "password, set 2022-03-01 (accepted) mfa_hardware GAHT12345678 (accepted)", "entry 1 until 2027-04-30: password, mfa_hardware", "unchanged"},
+		"333333333304": {"333333333304", "prod-api", "Root/Production", "ROOT CREDENTIALS", "access_key AKIA3DEMO0PRODAPI001, Active, last used 2026-11-20", "-", "resolved: access_key AKIA3DEMO0PRODAPI002"},
+		"444444444401": {"444444444401", "dev-sandbox", "Root/Development", "ROOT CREDENTIALS", "signing_certificate DEMOCERT4444444444010000", "entry 3 EXPIRED 2026-10-31: signing_certificate", "unchanged"},
+		"555555555504": {"555555555504", "sandbox-new", "Root/Sandbox", "accepted", "password, set 2026-11-21 (accepted) (new)", "entry 2 until 2027-03-15: password", "appeared"},
+		"111111111111": {"111111111111", "org-management", "Root", "skipped: management account (AssumeRoot cannot target it)", "-", "-", "-"},
 	} {
 		if got := cells(id); !slices.Equal(got, want) {
 			t.Errorf("row %s:\n got %q\nwant %q", id, got, want)
@@ -388,8 +388,8 @@ func TestHTMLReportShowsEachAccount(t *testing.T) {
 	for _, g := range page.all(func(e *element) bool { return e.name == "g" && e.attr["class"] == "bar" }) {
 		bars = append(bars, g.attr["data-ou"]+": "+g.kids[len(g.kids)-1].Text())
 	}
-	wantBars := []string{"ou-d3m0-dev00001: 5 open, 0 accepted", "ou-d3m0-prod0001: 4 open, 0 accepted",
-		"ou-d3m0-prodeu01: 0 open, 2 accepted", "ou-d3m0-sandbox1: 0 open, 3 accepted", "ou-d3m0-security: 1 open, 0 accepted"}
+	wantBars := []string{"Root/Development: 5 open, 0 accepted", "Root/Production: 4 open, 0 accepted",
+		"Root/Production/Production-EU: 0 open, 2 accepted", "Root/Sandbox: 0 open, 3 accepted", "Root/Security: 1 open, 0 accepted"}
 	if !slices.Equal(bars, wantBars) {
 		t.Errorf("chart bars:\n%s\nwant\n%s", strings.Join(bars, "\n"), strings.Join(wantBars, "\n"))
 	}

@@ -20,14 +20,14 @@ type JobReport struct {
 }
 
 func (r *JobReport) render(s *screen) error {
-	t := s.table(cols("Account"), optional("Name"), cols("Status", "Credential", "Outcome"))
+	t := s.table(cols("Account"), optional("Name", "OU"), cols("Status", "Credential", "Outcome"))
 	for _, a := range r.Accounts {
 		note := a.Reason
 		if a.Error != "" {
 			note = a.Error
 		}
 		if len(a.Actions) == 0 {
-			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
+			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), a.Status, "-", orDash(nonEmpty(note)))
 			continue
 		}
 		for i, act := range a.Actions {
@@ -42,7 +42,7 @@ func (r *JobReport) render(s *screen) error {
 			if act.Outcome == rootcreds.Held {
 				outcome += ": " + act.Note + " (--accept " + string(act.Risk) + ")"
 			}
-			t.Append(a.ID, a.Name, status, act.Item.String(), outcome)
+			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), status, act.Item.String(), outcome)
 		}
 	}
 	if err := t.Render(); err != nil {

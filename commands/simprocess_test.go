@@ -73,9 +73,11 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	if got := trips.calls("sts"); got != audited {
 		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited", got, audited)
 	}
-	// DescribeOrganization, then 46 accounts in pages of 20.
-	if got := trips.calls("organizations"); got != 4 {
-		t.Errorf("%d Organizations requests answered, want 4: %v (unanswered: %v)", got, trips.ops, trips.unanswered)
+	// DescribeOrganization, then 46 accounts in pages of 20; for the OU
+	// names, ListRoots and the child OUs of the root and of the 10
+	// top-level OUs (members 10 to 45 sit in their children).
+	if got := trips.calls("organizations"); got != 4+1+11 {
+		t.Errorf("%d Organizations requests answered, want 16: %v (unanswered: %v)", got, trips.ops, trips.unanswered)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())

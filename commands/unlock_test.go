@@ -261,7 +261,12 @@ func TestUnlockSQSByURL(t *testing.T) {
 func TestLocksTable(t *testing.T) {
 	t.Parallel()
 	const denied = "error: AssumeRoot S3UnlockBucketPolicy: AccessDenied: User: arn:aws:iam::111111111111:user/rootctl-operator is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::444444444402:root (injected by the simulator) (the caller must be the management account or the IAM delegated administrator and allowed sts:AssumeRoot, no SCP may deny it, and the target must be an ACTIVE member account; check: rootctl status)"
-	header := []string{"Account", "Name", "Bucket", "Region", "Locking statement"}
+	header := []string{"Account", "Name", "OU", "Resource", "Kind", "Region", "Locking statement"}
+	const dev = "Root/Development"
+	unlockHelp := "To unlock each (add --dry-run to see the change first):"
+	artifacts := "  rootctl unlock s3 --account 444444444402 --bucket dev-tools-artifacts --reason 'INC-7 find it'"
+	vpcOnly := "  rootctl unlock s3 --account 444444444402 --bucket dev-tools-vpc-only --reason 'INC-7 find it'"
+	orders := "  rootctl unlock sqs --account 444444444403 --queue dev-events-orders --region us-east-1 --reason 'INC-7 find it'"
 	tests := []struct {
 		name     string
 		opts     fixtures.Options
@@ -269,17 +274,21 @@ func TestLocksTable(t *testing.T) {
 		args     []string
 		wantCode int
 		want     [][]string
-		summary  string
+		after    []string // the lines after the table
 	}{
-		{"the demo organization: two locked buckets", fixtures.Options{}, nil, nil, ExitFindings, [][]string{
+		{"the demo organization: two locked buckets and a locked queue", fixtures.Options{}, nil, nil, ExitFindings, [][]string{
 			header,
-			{"444444444402", "dev-tools", "dev-tools-artifacts", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
-			{"444444444402", "dev-tools", "dev-tools-vpc-only", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
-		}, "15 accounts: 2 locked buckets, 0 errors"},
+			{"444444444402", "dev-tools", dev, "dev-tools-artifacts", "bucket", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-vpc-only", "bucket", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+			{"444444444403", "dev-events", dev, "dev-events-orders", "queue", "us-east-1", `statement 0 (Sid "DenyAll") denies every action to everyone`},
+		}, []string{"15 accounts: 2 locked buckets, 1 locked queues (queues read in us-east-1), 0 errors", unlockHelp, artifacts, vpcOnly, orders}},
 		{"an account that cannot be checked", fixtures.Options{AssumeRootFaults: map[string]string{"444444444402": "AccessDenied"}}, nil,
-			[]string{"--accounts", "444444444402,444444444403"}, ExitPartial, [][]string{header, {"444444444402", "dev-tools", "-", "-", denied}},
-			"2 accounts: 0 locked buckets, 1 errors"},
-		{"no locked bucket", fixtures.Options{}, nil, []string{"--accounts", "444444444403"}, ExitOK, [][]string{header}, "1 accounts: 0 locked buckets, 0 errors"},
+			[]string{"--accounts", "444444444402,444444444403"}, ExitPartial, [][]string{header,
+				{"444444444402", "dev-tools", dev, "-", "-", "-", denied},
+				{"444444444403", "dev-events", dev, "dev-events-orders", "queue", "us-east-1", `statement 0 (Sid "DenyAll") denies every action to everyone`},
+			}, []string{"2 accounts: 0 locked buckets, 1 locked queues (queues read in us-east-1), 1 errors", unlockHelp, orders}},
+		{"nothing locked", fixtures.Options{}, nil, []string{"--accounts", "444444444401"}, ExitOK, [][]string{header},
+			[]string{"1 accounts: 0 locked buckets, 0 locked queues (queues read in us-east-1), 0 errors"}},
 		{"a bucket locked by two statements: a row each", fixtures.Options{}, func(o *fixtures.Org) {
 			for i := range o.Accounts {
 				for j := range o.Accounts[i].Buckets {
@@ -291,11 +300,12 @@ func TestLocksTable(t *testing.T) {
 			}
 		}, []string{"--accounts", "444444444402"}, ExitFindings, [][]string{
 			header,
-			{"444444444402", "dev-tools", "dev-tools-artifacts", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
-			{"444444444402", "dev-tools", "dev-tools-logs", "us-east-1", `statement 0 (Sid "A") denies every action to everyone`},
-			{"444444444402", "dev-tools", "dev-tools-logs", "us-east-1", `statement 1 (Sid "B") denies every action to everyone`},
-			{"444444444402", "dev-tools", "dev-tools-vpc-only", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
-		}, "1 accounts: 3 locked buckets, 0 errors"},
+			{"444444444402", "dev-tools", dev, "dev-tools-artifacts", "bucket", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-logs", "bucket", "us-east-1", `statement 0 (Sid "A") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-logs", "bucket", "us-east-1", `statement 1 (Sid "B") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-vpc-only", "bucket", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+		}, []string{"1 accounts: 3 locked buckets, 0 locked queues (queues read in us-east-1), 0 errors", unlockHelp, artifacts,
+			"  rootctl unlock s3 --account 444444444402 --bucket dev-tools-logs --reason 'INC-7 find it'", vpcOnly}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,8 +320,8 @@ func TestLocksTable(t *testing.T) {
 				t.Fatalf("exit %d, want %d: %s", code, tt.wantCode, stderr)
 			}
 			rows, rest := tableRows(out)
-			if !reflect.DeepEqual(rows, tt.want) || !slices.Equal(rest, []string{tt.summary}) {
-				t.Fatalf("table rows\n%q\nthen %q\nwant\n%q\nthen %q", rows, rest, tt.want, tt.summary)
+			if !reflect.DeepEqual(rows, tt.want) || !slices.Equal(rest, tt.after) {
+				t.Fatalf("table rows\n%q\nthen %q\nwant\n%q\nthen %q", rows, rest, tt.want, tt.after)
 			}
 		})
 	}

@@ -24,8 +24,8 @@ const (
 	StatusRootCredentials = "root_credentials" // at least one root credential
 
 	// locks.
-	StatusLocked = "locked" // a bucket's policy locks everyone out
-	StatusClear  = "clear"  // no bucket is locked
+	StatusLocked = "locked" // a bucket's or queue's policy locks everyone out
+	StatusClear  = "clear"  // no bucket or queue is locked
 
 	// delete and recovery (Job).
 	StatusNothingToDo = "nothing_to_do"

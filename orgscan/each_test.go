@@ -60,9 +60,11 @@ func TestEachEmitsTheSelection(t *testing.T) {
 		{"every account, in pages of two, some empty", fixtures.Options{PageSize: 2, EmptyFirstPage: true}, Selection{All: true}, every},
 		{"every account but two", fixtures.Options{}, Selection{Exclude: []string{"111111111111", "444444444404"}}, slices.DeleteFunc(slices.Clone(every),
 			func(s string) bool { return s == mgmt || s == suspended })},
-		{"an OU and the OUs under it, depth first", fixtures.Options{}, Selection{OU: "ou-d3m0-prod0001"},
-			[]string{"333333333301 ", "333333333302 ", "333333333304 ", "333333333303 "}},
+		{"an OU and the OUs under it, in the listing's order", fixtures.Options{}, Selection{OU: "ou-d3m0-prod0001"},
+			[]string{"333333333301 ", "333333333302 ", "333333333303 ", "333333333304 "}},
 		{"an OU in pages of one", fixtures.Options{PageSize: 1, EmptyFirstPage: true}, Selection{OU: "ou-d3m0-prod0001"},
+			[]string{"333333333301 ", "333333333302 ", "333333333303 ", "333333333304 "}},
+		{"an OU, by walking the tree when the listing carries no paths (depth first)", fixtures.Options{NoPaths: true}, Selection{OU: "ou-d3m0-prod0001"},
 			[]string{"333333333301 ", "333333333302 ", "333333333304 ", "333333333303 "}},
 		{"accounts by tag", fixtures.Options{}, Selection{Tags: map[string]string{"team": "web", "env": "prod"}}, []string{"333333333302 ", "333333333304 "}},
 		{"an OU and a tag", fixtures.Options{}, Selection{OU: "ou-d3m0-sandbox1", Tags: map[string]string{"env": "sandbox"}},
@@ -158,7 +160,20 @@ func TestDescribeAndMemberState(t *testing.T) {
 			}
 		})
 	}
-	if got := operations(srv); len(got) != 2*len(tests) {
-		t.Fatalf("calls %q: want one DescribeAccount each", got)
+	// One DescribeAccount for each Describe and each MemberState; the OU
+	// names of the paths are read once for the whole run.
+	describes, naming := 0, 0
+	for _, op := range operations(srv) {
+		switch op {
+		case "DescribeAccount":
+			describes++
+		case "ListRoots", "ListOrganizationalUnitsForParent":
+			naming++
+		default:
+			t.Errorf("unexpected call %s", op)
+		}
+	}
+	if describes != 2*len(tests) || naming > 2 {
+		t.Fatalf("calls %q: want one DescribeAccount each, and the OU names read once", operations(srv))
 	}
 }

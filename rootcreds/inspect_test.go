@@ -81,11 +81,11 @@ func TestAuditReadsTheRootUsersCredentials(t *testing.T) {
 	}{
 		{"no credential: one call", "222222222201", rootsession.Audit, none, []string{"AssumeRoot ", "GetAccountSummary "}},
 		{"every kind", "444444444405", rootsession.Audit, Findings{
-			Password:            &Password{Created: at("2020-05-01T08:00:00Z")},
+			Password:            &Password{Created: at("2020-05-01T08:00:00Z"), LastUsed: ptr(at("2020-06-15T17:20:00Z"))},
 			AccessKeys:          []AccessKey{{ID: "AKIA3DEMO0DEVEVERY01", Status: "Active", Created: at("2020-05-01T09:00:00Z")}},
 			MFADevices:          []MFADevice{{Serial: "arn:aws:iam::444444444405:mfa/root-account-mfa-device", Kind: MFAVirtual, Enabled: at("2020-05-01T09:10:00Z")}},
 			SigningCertificates: []SigningCertificate{{ID: "DEMOCERT4444444444050000", Status: "Inactive", Uploaded: at("2020-05-02T09:00:00Z")}},
-		}, []string{"AssumeRoot ", "GetAccountSummary ", "GetAccessKeyLastUsed ", "GetLoginProfile ", "ListAccessKeys ", "ListMFADevices ", "ListSigningCertificates "}},
+		}, []string{"AssumeRoot ", "GetAccountSummary ", "GetAccessKeyLastUsed ", "GetLoginProfile ", "GetUser ", "ListAccessKeys ", "ListMFADevices ", "ListSigningCertificates "}},
 		{"two keys with their last use", "333333333304", rootsession.Audit, Findings{
 			AccessKeys: []AccessKey{
 				{ID: "AKIA3DEMO0PRODAPI001", Status: "Active", Created: at("2023-05-02T10:00:00Z"), LastUsed: ptr(at("2026-11-20T07:45:00Z")), LastService: "s3", LastRegion: "eu-west-1"},
@@ -97,7 +97,7 @@ func TestAuditReadsTheRootUsersCredentials(t *testing.T) {
 			Password:   &Password{Created: at("2024-02-02T08:00:00Z")},
 			AccessKeys: []AccessKey{}, SigningCertificates: []SigningCertificate{},
 			MFADevices: []MFADevice{{Serial: "arn:aws:iam::555555555502:u2f/root/security-key-7F3A", Kind: MFAFIDO, Enabled: at("2024-02-02T08:15:00Z")}},
-		}, []string{"AssumeRoot ", "GetAccountSummary ", "GetLoginProfile ", "ListMFADevices "}},
+		}, []string{"AssumeRoot ", "GetAccountSummary ", "GetLoginProfile ", "GetUser ", "ListMFADevices "}},
 		{"a password with a hardware token, read by the delete task", "333333333303", rootsession.Delete, Findings{
 			Password:   &Password{Created: at("2022-03-01T08:00:00Z")},
 			AccessKeys: []AccessKey{}, SigningCertificates: []SigningCertificate{},

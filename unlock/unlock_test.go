@@ -430,13 +430,13 @@ func TestFindLocks(t *testing.T) {
 		name        string
 		account     string
 		wantBuckets int
-		want        []LockedBucket
+		want        []LockedResource
 	}{
-		{"two locked buckets of three", "444444444402", 3, []LockedBucket{
+		{"two locked buckets of three", "444444444402", 3, []LockedResource{
 			{Resource{Service: S3, Account: "444444444402", Name: "dev-tools-artifacts", Region: "us-east-1"}, []Lock{{Index: 0, Sid: "DenyEveryone"}}},
 			{Resource{Service: S3, Account: "444444444402", Name: "dev-tools-vpc-only", Region: "eu-west-1"}, []Lock{{Index: 0, Sid: "OnlyFromRetiredVpce", Except: "aws:SourceVpce is vpce-0deleted00000000"}}},
 		}},
-		{"no bucket", "444444444401", 0, []LockedBucket{}},
+		{"no bucket", "444444444401", 0, []LockedResource{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -463,5 +463,26 @@ func TestSetPolicyAction(t *testing.T) {
 		if got := SetPolicyAction(tt.service, tt.next); got != tt.want {
 			t.Errorf("SetPolicyAction(%s, %v) = %s, want %s", tt.service, tt.next != nil, got, tt.want)
 		}
+	}
+}
+
+// FindQueueLocks reads every queue of an account in the regions asked and
+// lists those locked; it changes nothing.
+func TestFindQueueLocks(t *testing.T) {
+	t.Parallel()
+	srv, a := emulator(t, fixtures.Options{})
+	scan, err := FindQueueLocks(context.Background(), a.Lease("444444444403", rootsession.SQSUnlock), "444444444403", []string{"us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range scan.Locked {
+		names = append(names, l.Service+":"+l.Name+"@"+l.Region)
+	}
+	if want := []string{"sqs:dev-events-orders@us-east-1"}; scan.Queues < 2 || !reflect.DeepEqual(names, want) {
+		t.Fatalf("%d queues read, locked %q; want at least 2 read and %q", scan.Queues, names, want)
+	}
+	if c := changes(srv); len(c) != 0 {
+		t.Fatalf("sent %q", c)
 	}
 }
