@@ -42,10 +42,11 @@ type Request struct {
 	// Resource is the resource's ARN, or "*" for an action that names no
 	// resource (iam:GetAccountSummary, s3:ListAllMyBuckets).
 	Resource string
-	// NameUnknown says the last part of Resource (the bucket or queue
-	// name) is not known: only a pattern whose last part is "*" certainly
-	// matches it.
-	NameUnknown bool
+	// UnknownPart, when not 0, is the part of Resource (1 to 6, counted
+	// between its colons) that is not known: 5 for an account ID, 6 for a
+	// bucket's or queue's name. Only a pattern whose part there is all
+	// stars certainly matches it.
+	UnknownPart int
 	Context     Context
 }
 
@@ -194,21 +195,24 @@ func resourceMatch(pattern string, req Request) (Tri, string) {
 	if len(rp) != 6 {
 		return No, ""
 	}
-	for i := 0; i < 5; i++ {
-		if !glob(pp[i], rp[i]) {
+	unknown := ""
+	for i := range pp {
+		switch {
+		case i+1 == req.UnknownPart && strings.Trim(pp[i], "*") != "":
+			unknown = pp[i]
+		case i+1 == req.UnknownPart:
+		case !glob(pp[i], rp[i]):
 			return No, ""
 		}
 	}
-	if req.NameUnknown {
-		if strings.Trim(pp[5], "*") == "" {
-			return Yes, ""
+	if unknown != "" {
+		what := resourceKind(rp[2]) + "'s name"
+		if req.UnknownPart == 5 {
+			what = "account"
 		}
-		return Maybe, "the Resource " + pattern + ", as the " + resourceKind(rp[2]) + "'s name is not known"
+		return Maybe, "the Resource " + pattern + ", as the " + what + " is not known"
 	}
-	if glob(pp[5], rp[5]) {
-		return Yes, ""
-	}
-	return No, ""
+	return Yes, ""
 }
 
 func resourceKind(service string) string {

@@ -155,11 +155,15 @@ func TestApplies(t *testing.T) {
 		{"an SCP with a Principal is not guessed at", `{"Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}`, SCP, get, Maybe, "a Principal element in an SCP"},
 		{"NotPrincipal is not guessed at", `{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"x"},"Action":"*","Resource":"*"}}`, RCP, get, Maybe, "NotPrincipal"},
 		{"an unknown bucket: a pattern of any bucket matches", deny(`"Action":"s3:*","Resource":"arn:aws:s3:::*"`), SCP,
-			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", NameUnknown: true, Context: rootSession()}, Yes, ""},
+			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", UnknownPart: 6, Context: rootSession()}, Yes, ""},
 		{"an unknown bucket: a pattern of some buckets cannot be decided", deny(`"Action":"s3:*","Resource":"arn:aws:s3:::prod-*"`), SCP,
-			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", NameUnknown: true, Context: rootSession()}, Maybe, "the Resource arn:aws:s3:::prod-*, as the bucket's name is not known"},
+			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", UnknownPart: 6, Context: rootSession()}, Maybe, "the Resource arn:aws:s3:::prod-*, as the bucket's name is not known"},
 		{"an unknown bucket: a queue pattern never matches", deny(`"Action":"*","Resource":"arn:aws:sqs:*:*:*"`), SCP,
-			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", NameUnknown: true, Context: rootSession()}, No, ""},
+			Request{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", UnknownPart: 6, Context: rootSession()}, No, ""},
+		{"an unknown account: a pattern of any account matches", deny(`"Action":"sts:AssumeRoot","Resource":"arn:aws:iam::*:root"`), SCP,
+			Request{Action: "sts:AssumeRoot", Resource: "arn:aws:iam::?:root", UnknownPart: 5, Context: Context{}}, Yes, ""},
+		{"an unknown account: a pattern of one account cannot be decided", deny(`"Action":"sts:AssumeRoot","Resource":"arn:aws:iam::333333333301:root"`), SCP,
+			Request{Action: "sts:AssumeRoot", Resource: "arn:aws:iam::?:root", UnknownPart: 5, Context: Context{}}, Maybe, "the Resource arn:aws:iam::333333333301:root, as the account is not known"},
 		{"sts:TaskPolicyArn names the task asked for", deny(`"Action":"sts:AssumeRoot","Resource":"*","Condition":{"ArnNotEquals":{"sts:TaskPolicyArn":"arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}}`), SCP,
 			Request{Action: "sts:AssumeRoot", Resource: iamRoot, Context: Context{"sts:taskpolicyarn": Single("arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials")}}, Yes, ""},
 		{"sts:TaskPolicyArn of the audit task is spared", deny(`"Action":"sts:AssumeRoot","Resource":"*","Condition":{"ArnNotEquals":{"sts:TaskPolicyArn":"arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}}`), SCP,
@@ -220,7 +224,7 @@ func FuzzParsePolicy(f *testing.F) {
 	reqs := []Request{
 		{Action: "iam:GetLoginProfile", Resource: "arn:aws:iam::333333333301:root", Context: rootSession()},
 		{Action: "iam:GetAccountSummary", Resource: "*", Context: rootUser()},
-		{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", NameUnknown: true, Context: rootSession()},
+		{Action: "s3:PutBucketPolicy", Resource: "arn:aws:s3:::?", UnknownPart: 6, Context: rootSession()},
 		{Action: "sts:AssumeRoot", Resource: "arn:aws:iam::333333333301:root", Context: Context{"sts:taskpolicyarn": Single("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials")}},
 	}
 	f.Fuzz(func(t *testing.T, doc string) {

@@ -23,6 +23,10 @@ type Account struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	State string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION
+	// Paths are where Organizations says the account is (Account.Paths,
+	// "o-…/r-…/ou-…/ACCOUNT/"), when its answer has them: the pre-flight
+	// check reads the account's parents from them instead of asking.
+	Paths []string `json:"-"`
 }
 
 // Target is a selected account: to be worked on, or skipped with a reason.
@@ -302,7 +306,7 @@ func toAccount(a orgtypes.Account) Account {
 	if state == "" {
 		state = string(a.Status)
 	}
-	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state}
+	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state, Paths: a.Paths}
 }
 
 // ErrNotMember is returned by Describe for an account ID that is not an
