@@ -23,12 +23,12 @@ func TestSimFlagRunsTheEmbeddedOrganization(t *testing.T) {
 	t.Parallel()
 	code, out, stderr := runReal("audit", "--sim", "-o", "json")
 	// The demo's Legacy OU refuses root sessions (a deny-root SCP): two
-	// accounts are errors, and the run is partial.
+	// accounts are blocked, and the run is partial.
 	if code != ExitPartial {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var r AuditReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Summary.WithRootCredentials != 7 || r.Summary.Errors != 2 {
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Summary.WithRootCredentials != 7 || r.Summary.Blocked != 2 || r.Summary.Errors != 0 {
 		t.Fatalf("report: %v %+v", err, r.Summary)
 	}
 	code, out, stderr = runReal("audit", "--sim=fresh", "-o", "json")

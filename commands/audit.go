@@ -27,6 +27,7 @@ type AuditInput struct {
 	Rate        float64
 	ExitZero    bool
 	Wide        bool
+	NoPreflight bool
 }
 
 var auditFormats = []string{"table", "json", "csv", "ndjson"}
@@ -58,6 +59,7 @@ Examples:
 					Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
 				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
 				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
+				preflightFlag(&in.NoPreflight),
 			)...),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
@@ -99,11 +101,16 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency}
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
+		Guard: newGuard(ctx, deps.IO, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
 	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
+	guardNotes(deps.IO, run.Guard)
+	if listed.Halted != nil && sink.summary.Accounts == 0 {
+		return listed.Halted // refused before any account: one message, no report of nothing
+	}
 	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
@@ -127,6 +134,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		orgrun.If(ctx.Err() != nil, orgrun.Interrupted, fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Interrupted)),
 		listed.Listing("the report is incomplete"),
 		orgrun.If(s.Errors > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)),
+		orgrun.If(s.Blocked > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts are blocked by a guardrail, so they were not audited; see the causes in the report", s.Blocked, s.Accounts)),
 		orgrun.If(s.WithRootCredentials > 0 && !in.ExitZero, orgrun.Findings, nil),
 	), in.Selection)
 }
@@ -140,6 +148,7 @@ var auditCheck = orgrun.Check[AccountResult, *AccountResult]{
 	Before:  "interrupted before this account was audited",
 	During:  "interrupted while this account was being audited",
 	Recheck: true,
+	Actions: []string{"iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:ListSigningCertificates"},
 	Inspect: func(ctx context.Context, lease *rootsession.Lease, r *AccountResult) (string, error) {
 		f, calls, err := rootcreds.Audit(ctx, lease)
 		r.APICalls = calls + lease.Assumed() + refusedAssumes(err)

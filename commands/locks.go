@@ -52,7 +52,10 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 	}
 	report := &LocksReport{Header: newHeader(lister.Org.ID, run.env.Now())}
 	var results orgrun.Collector[LocksAccount, *LocksAccount]
-	listed := orgrun.Survey(ctx, run.orgRun(lister, in.Selection, in.Concurrency), locksCheck, results.Add)
+	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
+	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
+	listed := orgrun.Survey(ctx, orgRun, locksCheck, results.Add)
+	guardNotes(deps.IO, orgRun.Guard)
 	report.Accounts = results.Sorted()
 	checked := 0
 	for i, a := range report.Accounts {
@@ -63,6 +66,8 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 		switch a.Status {
 		case orgrun.StatusError:
 			report.Errors++
+		case orgrun.StatusBlocked:
+			report.Blocked++
 		case orgrun.StatusLocked, orgrun.StatusClear:
 			checked++
 		}
@@ -81,6 +86,7 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 		orgrun.If(listed.Halted != nil, orgrun.Failure, fmt.Errorf("%w; %d accounts checked", listed.Halted, checked)),
 		listed.Listing("the report is incomplete"),
 		orgrun.If(report.Errors > 0, orgrun.Partial, fmt.Errorf("%d accounts could not be checked; see their errors", report.Errors)),
+		orgrun.If(report.Blocked > 0, orgrun.Partial, fmt.Errorf("%d accounts are blocked by a guardrail, so they were not checked; see the causes in the report", report.Blocked)),
 		orgrun.If(report.Locked > 0, orgrun.Findings, nil),
 	), in.Selection)
 }
@@ -88,9 +94,10 @@ func LocksCommand(ctx context.Context, in jobInput, deps *Deps) error {
 // locksCheck finds the buckets of one account whose policy locks everyone
 // out (unlock.FindLocks), with a session scoped to S3UnlockBucketPolicy.
 var locksCheck = orgrun.Check[LocksAccount, *LocksAccount]{
-	Task:   rootsession.S3Unlock,
-	Before: "interrupted before this account was checked",
-	During: "interrupted while this account was checked",
+	Task:    rootsession.S3Unlock,
+	Before:  "interrupted before this account was checked",
+	During:  "interrupted while this account was checked",
+	Actions: []string{"s3:ListAllMyBuckets", "s3:GetBucketPolicy"},
 	Inspect: func(ctx context.Context, lease *rootsession.Lease, a *LocksAccount) (string, error) {
 		scan, err := unlock.FindLocks(ctx, lease, a.ID)
 		a.Buckets, a.Locked = scan.Buckets, scan.Locked

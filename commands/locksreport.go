@@ -18,6 +18,7 @@ type LocksReport struct {
 	Accounts []LocksAccount `json:"accounts"`
 	Locked   int            `json:"locked_buckets"`
 	Errors   int            `json:"errors"`
+	Blocked  int            `json:"blocked"`
 }
 
 func (report *LocksReport) render(s *screen) error {
@@ -31,10 +32,13 @@ func (report *LocksReport) render(s *screen) error {
 		if a.Status == orgrun.StatusError {
 			t.Append(a.ID, a.Name, "-", "-", "error: "+a.Error)
 		}
+		if a.Status == orgrun.StatusBlocked {
+			t.Append(a.ID, a.Name, "-", "-", "blocked: "+a.Reason)
+		}
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	s.printf("%d accounts: %d locked buckets, %d errors\n", len(report.Accounts), report.Locked, report.Errors)
+	s.printf("%d accounts: %d locked buckets, %d errors%s\n", len(report.Accounts), report.Locked, report.Errors, blockedNote(report.Blocked))
 	return nil
 }

@@ -73,9 +73,10 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	if got := trips.calls("sts"); got != audited {
 		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited", got, audited)
 	}
-	// DescribeOrganization, then 46 accounts in pages of 20.
-	if got := trips.calls("organizations"); got != 4 {
-		t.Errorf("%d Organizations requests, want 4", got)
+	// DescribeOrganization, ListRoots for the pre-flight check (no policy
+	// type is enabled: nothing more), then 46 accounts in pages of 20.
+	if got := trips.calls("organizations"); got != 5 {
+		t.Errorf("%d Organizations requests, want 5", got)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())

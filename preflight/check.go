@@ -12,7 +12,9 @@
 package preflight
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -313,7 +315,7 @@ func (c *Checker) judge(ctx context.Context, chain []string, req guardrail.Reque
 					cause := Cause{Verdict: Blocked, Deny: Explicit, PolicyType: typ, PolicyID: p.ID, PolicyName: p.Name,
 						Sid: st.Sid, AttachedTo: target, Caller: caller}
 					if t == guardrail.Maybe {
-						cause.Verdict, cause.Unsupported, cause.Statement = Unknown, why, st.Text
+						cause.Verdict, cause.Unsupported, cause.Statement = Unknown, why, compact(st.Text)
 					}
 					r.add(cause)
 				}
@@ -415,4 +417,13 @@ func (c Cause) Summary() string {
 		return fmt.Sprintf("%s %s%s%s, attached to %s, may deny %s to %s: rootctl cannot evaluate %s", typ, c.PolicyID, name, stmt, c.AttachedTo, acts, who, c.Unsupported)
 	}
 	return fmt.Sprintf("%s %s%s%s, attached to %s, denies %s to %s", typ, c.PolicyID, name, stmt, c.AttachedTo, acts, who)
+}
+
+// compact renders a statement's JSON on one line.
+func compact(text string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(text)) != nil {
+		return text
+	}
+	return b.String()
 }

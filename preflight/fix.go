@@ -26,10 +26,8 @@ func fix(c Cause, task rootsession.Task) string {
 	switch {
 	case c.Verdict == Unknown:
 		return "rootctl cannot evaluate " + c.Unsupported + ": read " + describePolicy(c) + " and decide; a run still tries this account"
-	case c.Caller && c.Deny == Implicit:
-		return "allow sts:AssumeRoot in an SCP attached to " + c.AttachedTo + " (or attach FullAWSAccess there), or run rootctl from the management account, which SCPs never bind"
 	case c.Caller:
-		return "allow " + task.ARN() + " in " + stmt + " of SCP " + c.PolicyID + " (its sts:TaskPolicyArn condition), or run rootctl from the management account, which SCPs never bind"
+		return CallerChange(c, task) + ", or run rootctl from the management account, which SCPs never bind"
 	case c.Deny == Implicit:
 		return "attach FullAWSAccess to " + c.AttachedTo + ", or allow the actions in an SCP attached there"
 	case c.PolicyType == SCP && ControlTower(c.PolicyName, c.Sid):
@@ -40,6 +38,19 @@ func fix(c Cause, task rootsession.Task) string {
 			" (whether AWS exempts root sessions from RCPs is not documented), or have the policy changed by a principal the RCP exempts"
 	}
 	return "add " + exemption + " to the Condition of " + stmt + " of SCP " + c.PolicyID + ", as AWS's sample SCP does, so that it spares root sessions"
+}
+
+// CallerChange is the change to the caller's own SCPs that lifts a cause
+// on its sts:AssumeRoot for task.
+func CallerChange(c Cause, task rootsession.Task) string {
+	if c.Deny == Implicit {
+		return "allow sts:AssumeRoot in an SCP attached to " + c.AttachedTo + " (or attach FullAWSAccess there)"
+	}
+	stmt := "the statement"
+	if c.Sid != "" {
+		stmt = "statement " + c.Sid
+	}
+	return "allow " + task.ARN() + " in " + stmt + " of SCP " + c.PolicyID + " (its sts:TaskPolicyArn condition)"
 }
 
 func describePolicy(c Cause) string {
