@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/guardrail"
@@ -403,7 +404,12 @@ func (c *cache[T]) get(key string, load func() (T, error)) (T, error) {
 type ReadError struct{ Err error }
 
 func (e *ReadError) Error() string {
-	msg := "reading the organization's SCPs and RCPs: " + awserr.Describe(e.Err)
+	msg := "reading the organization's SCPs and RCPs: "
+	var op *smithy.OperationError
+	if errors.As(e.Err, &op) {
+		msg += op.OperationName + ": "
+	}
+	msg += awserr.Describe(e.Err)
 	if awserr.Is(e.Err, "AccessDeniedException", "AccessDenied") {
 		msg += " (the caller needs organizations:ListRoots, ListParents, ListPolicies, ListPoliciesForTarget, ListTargetsForPolicy and DescribePolicy)"
 	}
