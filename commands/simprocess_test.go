@@ -67,16 +67,21 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("%d accounts reported, want %d", len(got), len(want))
 	}
-	if sent := trips.calls("sts") + trips.calls("iam"); sent != reported {
-		t.Errorf("%d STS and IAM requests sent, the report counts %d", sent, reported)
+	// The report counts each account's requests; the run adds one
+	// GetCallerIdentity, for the pre-flight check of the caller's SCPs.
+	if sent := trips.calls("sts") + trips.calls("iam"); sent != reported+1 {
+		t.Errorf("%d STS and IAM requests sent, the report counts %d (and GetCallerIdentity)", sent, reported)
 	}
-	if got := trips.calls("sts"); got != audited {
-		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited", got, audited)
+	if got := trips.calls("sts"); got != audited+1 {
+		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited, and GetCallerIdentity", got, audited)
 	}
-	// DescribeOrganization, ListRoots for the pre-flight check (no policy
-	// type is enabled: nothing more), then 46 accounts in pages of 20.
-	if got := trips.calls("organizations"); got != 5 {
-		t.Errorf("%d Organizations requests, want 5", got)
+	// DescribeOrganization, then 46 accounts in pages of 20 (3); the
+	// pre-flight check's ListRoots, ListPolicies of the SCPs, the targets of
+	// the 3 custom SCPs, the SCPs attached to the root and to the 9
+	// Control Tower-like OUs the audited accounts are under (10), and the
+	// 4 SCPs' documents.
+	if got := trips.calls("organizations"); got != 4+1+1+3+10+4 {
+		t.Errorf("%d Organizations requests, want 23", got)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())
