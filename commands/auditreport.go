@@ -135,6 +135,8 @@ func resultCell(r AccountResult) string {
 		return "ROOT CREDENTIALS"
 	case orgrun.StatusError:
 		return "error: " + r.Error
+	case orgrun.StatusBlocked:
+		return blockedCell(r.Result)
 	}
 	return r.Status + ": " + r.Reason
 }

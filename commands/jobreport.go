@@ -26,6 +26,9 @@ func (r *JobReport) render(s *screen) error {
 		if a.Error != "" {
 			note = a.Error
 		}
+		if a.Status == orgrun.StatusBlocked {
+			note = blockedCell(a.Result)
+		}
 		if len(a.Actions) == 0 {
 			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
 			continue

@@ -33,7 +33,7 @@ func (report *LocksReport) render(s *screen) error {
 			t.Append(a.ID, a.Name, "-", "-", "error: "+a.Error)
 		}
 		if a.Status == orgrun.StatusBlocked {
-			t.Append(a.ID, a.Name, "-", "-", "blocked: "+a.Reason)
+			t.Append(a.ID, a.Name, "-", "-", blockedCell(a.Result))
 		}
 	}
 	if err := t.Render(); err != nil {

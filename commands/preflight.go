@@ -307,3 +307,12 @@ func guardNotes(io *IOStreams, g *orgrun.Guard) {
 func errBlocked(account string, v preflight.Verdict) error {
 	return errors.New("account " + account + " is blocked by a guardrail, so no root session was asked for: " + orgrun.BlockedReason(v.Causes) + " (see: rootctl preflight " + account + " --task " + v.Task + ")")
 }
+
+// blockedCell is a blocked account in a table cell: its first cause in a
+// few words, and where the whole of it is (the JSON has every cause).
+func blockedCell(r orgrun.Result) string {
+	if len(r.Guardrail) == 0 {
+		return "blocked: " + r.Reason
+	}
+	return "blocked: " + r.Guardrail[0].Short() + " (see: rootctl preflight " + r.ID + ")"
+}

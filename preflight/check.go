@@ -427,3 +427,23 @@ func compact(text string) string {
 	}
 	return b.String()
 }
+
+// Short names a cause in a few words, for a table cell: "SCP p-… statement
+// Sid on ou-…".
+func (c Cause) Short() string {
+	typ := "SCP"
+	if c.PolicyType == RCP {
+		typ = "RCP"
+	}
+	if c.Caller {
+		typ = "the caller's SCP"
+	}
+	if c.Deny == Implicit {
+		return "no SCP allows it at " + c.AttachedTo
+	}
+	s := typ + " " + c.PolicyID
+	if c.Sid != "" {
+		s += " statement " + c.Sid
+	}
+	return s + " on " + c.AttachedTo
+}
