@@ -31,6 +31,7 @@ type AuditInput struct {
 	Exceptions  string // --exceptions FILE: findings accepted until an expiry
 	Baseline    string // --baseline FILE: a previous audit -o json to compare with
 	FailOn      string // --fail-on: any (default) or new open findings make the exit code 3
+	NoPreflight bool
 }
 
 var auditFormats = []string{formatTable, formatJSON, formatCSV, formatNDJSON, formatOCSF, formatASFF, formatHTML}
@@ -78,6 +79,7 @@ Examples:
 					Usage: "mark each finding new, persisting or resolved against `PREVIOUS.json`, an earlier audit -o json"},
 				&cli.StringFlag{Name: "fail-on", Destination: &in.FailOn, Value: failOnAny, Category: "Evidence",
 					Usage: "which open findings make the exit code 3: `any`, or new (not in --baseline)"},
+				preflightFlag(&in.NoPreflight),
 			)...),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
@@ -146,7 +148,8 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency}
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
+		Guard: newGuard(ctx, deps.IO, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
 	now := env.Now()
 	sink := newAuditSink(deps.IO, in, lister.Org, now, newAuditEvidence(in, exceptions, base, now))
 	sink.report.region = cfg.Region
@@ -158,6 +161,10 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
+	guardNotes(deps.IO, run.Guard)
+	if listed.Halted != nil && sink.summary.Accounts == 0 {
+		return listed.Halted // refused before any account: one message, no report of nothing
+	}
 	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
@@ -181,6 +188,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		orgrun.If(ctx.Err() != nil, orgrun.Interrupted, fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Interrupted)),
 		listed.Listing("the report is incomplete"),
 		orgrun.If(s.Errors > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)),
+		orgrun.If(s.Blocked > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts are blocked by a guardrail, so they were not audited; see the causes in the report", s.Blocked, s.Accounts)),
 		orgrun.If(sink.evidence.failing(&sink.report) && !in.ExitZero, orgrun.Findings, nil),
 	), in.Selection)
 }
@@ -194,6 +202,7 @@ var auditCheck = orgrun.Check[AccountResult, *AccountResult]{
 	Before:  "interrupted before this account was audited",
 	During:  "interrupted while this account was being audited",
 	Recheck: true,
+	Actions: []string{"iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:ListSigningCertificates"},
 	Inspect: func(ctx context.Context, lease *rootsession.Lease, r *AccountResult) (string, error) {
 		f, calls, err := rootcreds.Audit(ctx, lease)
 		r.APICalls = calls + lease.Assumed() + refusedAssumes(err)

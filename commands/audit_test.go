@@ -21,6 +21,8 @@ func brief(r AccountResult) string {
 		return "skipped: " + r.Reason
 	case orgrun.StatusError:
 		return "error: " + r.ErrorCode
+	case orgrun.StatusBlocked:
+		return "blocked: " + r.Guardrail[0].PolicyID + " " + r.Guardrail[0].Sid
 	case orgrun.StatusCompliant:
 		return "compliant"
 	}
@@ -53,8 +55,11 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{PageSize: 4})
 	code, out, stderr := h.run("audit", "-o", "json")
-	if code != ExitFindings {
-		t.Fatalf("exit %d, want 3; stderr: %s", code, stderr)
+	// The Legacy OU's deny-root SCP refuses the root sessions of its two
+	// accounts: the pre-flight check reports them blocked, without asking
+	// for a session, and the run is partial.
+	if code != ExitPartial || stderr != "rootctl: 2 of 18 accounts are blocked by a guardrail, so they were not audited; see the causes in the report\n" {
+		t.Fatalf("exit %d, want 4; stderr: %s", code, stderr)
 	}
 	r := parseJSON[AuditReport](t, out)
 	want := map[string]string{
@@ -73,6 +78,9 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 		"555555555501": "compliant",
 		"555555555502": "password 2024-02-02 used never; mfa fido arn:aws:iam::555555555502:u2f/root/security-key-7F3A 2024-02-02",
 		"555555555503": "skipped: account is PENDING_CLOSURE",
+		"666666666601": "blocked: p-d3m0lgcy GRRESTRICTROOTUSER",
+		"666666666602": "blocked: p-d3m0lgcy GRRESTRICTROOTUSER",
+		"888888888801": "compliant",
 	}
 	if len(r.Accounts) != len(want) {
 		t.Fatalf("%d accounts in the report, want %d", len(r.Accounts), len(want))
@@ -85,8 +93,8 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 			t.Errorf("account %s:\n got %s\nwant %s", a.ID, got, want[a.ID])
 		}
 	}
-	wantSummary := AuditSummary{Accounts: 15, Audited: 12, Compliant: 5, WithRootCredentials: 7, Skipped: 3,
-		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 45, OpenFindings: 14}
+	wantSummary := AuditSummary{Accounts: 18, Audited: 13, Compliant: 6, WithRootCredentials: 7, Skipped: 3, Blocked: 2,
+		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 47, OpenFindings: 14}
 	if r.Summary != wantSummary {
 		t.Errorf("summary = %+v\nwant      %+v", r.Summary, wantSummary)
 	}
@@ -114,6 +122,9 @@ func TestAuditMakesTheFewestCallsPerAccount(t *testing.T) {
 			h.run("audit", "--accounts", tt.account, "-o", "json")
 			var got []string
 			for _, c := range h.srv.Calls() {
+				if c.Operation == "GetCallerIdentity" {
+					continue // once per run, for the pre-flight check: not the account's
+				}
 				if c.Service == "sts" || c.Service == "iam" {
 					if c.Service == "iam" && c.Task != "IAMAuditRootUserCredentials" {
 						t.Errorf("%s made outside an audit session (task %q)", c.Operation, c.Task)
@@ -145,8 +156,8 @@ func TestAuditSelection(t *testing.T) {
 		{"two tags must both match", []string{"--tag", "team=web", "--tag", "env=prod"}, []string{"333333333302", "333333333304"}},
 		{"an OU less exclusions", []string{"--ou", "ou-d3m0-sandbox1", "--exclude", "555555555501,555555555503"}, []string{"555555555502"}},
 		{"account IDs as arguments, and the flags after them", []string{"444444444405", "333333333301", "222222222201", "--exclude", "222222222201"}, []string{"333333333301", "444444444405"}},
-		{"--all-accounts less exclusions", []string{"--all-accounts", "--exclude", "111111111111,222222222201,222222222202,333333333301,333333333302,333333333303,333333333304,444444444401,444444444402,444444444403,444444444404,555555555501,555555555502"},
-			[]string{"444444444405", "555555555503"}},
+		{"--all-accounts less exclusions", []string{"--all-accounts", "--exclude", "111111111111,222222222201,222222222202,333333333301,333333333302,333333333303,333333333304,444444444401,444444444402,444444444403,444444444404,555555555501,555555555502,666666666601,666666666602"},
+			[]string{"444444444405", "555555555503", "888888888801"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

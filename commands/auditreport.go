@@ -36,6 +36,7 @@ type AuditSummary struct {
 	Skipped             int `json:"skipped"`
 	Errors              int `json:"errors"`
 	Interrupted         int `json:"interrupted"`
+	Blocked             int `json:"blocked"`
 	Passwords           int `json:"passwords"`
 	AccessKeys          int `json:"access_keys"`
 	ActiveAccessKeys    int `json:"active_access_keys"`
@@ -56,6 +57,8 @@ func (s *AuditSummary) add(r *AccountResult) {
 		s.Errors++
 	case orgrun.StatusInterrupted:
 		s.Interrupted++
+	case orgrun.StatusBlocked:
+		s.Blocked++
 	case orgrun.StatusCompliant:
 		s.Audited++
 		s.Compliant++
@@ -92,8 +95,16 @@ type AuditReport struct {
 
 // line is the summary in one line.
 func (s AuditSummary) line() string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls)
+	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s%s (%d API calls)",
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, blockedNote(s.Blocked), interruptedNote(s.Interrupted), s.APICalls)
+}
+
+// blockedNote counts the accounts a guardrail blocks, when there are any.
+func blockedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d blocked by a guardrail", n)
 }
 
 func interruptedNote(n int) string {
@@ -268,7 +279,7 @@ func statusColor(status string) string {
 	switch status {
 	case orgrun.StatusCompliant:
 		return colorGreen
-	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed:
+	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed, orgrun.StatusBlocked:
 		return colorRed
 	}
 	return colorYellow
@@ -285,6 +296,8 @@ func resultCell(r AccountResult) string {
 		return "ROOT CREDENTIALS"
 	case orgrun.StatusError:
 		return "error: " + r.Error
+	case orgrun.StatusBlocked:
+		return blockedCell(r.Result)
 	}
 	return r.Status + ": " + r.Reason
 }

@@ -220,6 +220,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"audit", "--baseline", baseline("locks.json", `{"schema_version": 2, "organization_id": "o-demo7rootctl", "accounts": [], "summary": {"locked": 0}}`)}, "not an audit report (no accounts and audit summary)"},
 		{[]string{"audit", "--fail-on", "new"}, "--fail-on new needs --baseline PREVIOUS.json: new is what the baseline did not have"},
 		{[]string{"audit", "--fail-on", "all", "--baseline", otherOrg}, `--fail-on "all": want one of any, new`},
+		// preflight.
+		{[]string{"preflight", "--task", "admin"}, `--task: unknown task "admin": want one of audit (IAMAuditRootUserCredentials)`},
+		{[]string{"preflight", "--task", ""}, `--task: unknown task ""`},
+		{[]string{"preflight", "--concurrency", "0"}, "--concurrency 0: want 1 to 1000"},
+		{[]string{"preflight", "--rate", "NaN"}, "--rate NaN"},
+		{[]string{"preflight", "-o", "csv"}, `--output "csv"`},
+		{[]string{"preflight", "--ou", "ou-d3m0-nothere1"}, "--ou ou-d3m0-nothere1: no such OU"},
+		{[]string{"preflight", "--tag", "env=prd", "-o", "json"}, "matches the selection (--tag env=prd), so nothing was checked"},
+		{[]string{"preflight", "--accounts", "12"}, "want 12 digits"},
+		{[]string{"preflight", "999999999999"}, "account 999999999999 is not an account of organization o-demo7rootctl"},
+		{[]string{"preflight", "--no-preflight"}, "flag provided but not defined: -no-preflight"},
 
 		// Numbers that are not numbers, and a queue URL that is not https.
 		{[]string{"audit", "--rate", "NaN"}, "--rate NaN"},

@@ -56,7 +56,7 @@ func findingsBrief(a AccountResult) string {
 
 func TestAuditReportsTheDemoExceptions(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	h := newHarness(t, reportOrg(t), fixtures.Options{})
 	pinClock(h, "2026-11-25")
 	code, out, stderr := h.run("audit", "-o", "json", "--exceptions", demoExceptions)
 	if code != ExitFindings {
@@ -155,7 +155,7 @@ func TestExceptionsDecideTheExitCode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, demoOrg(t), fixtures.Options{})
+			h := newHarness(t, reportOrg(t), fixtures.Options{})
 			pinClock(h, tt.day)
 			code, out, stderr := h.run(append([]string{"audit", "-o", "json", "--exceptions", exceptionsFile(t, tt.entries...)}, tt.args...)...)
 			if code != tt.want {
@@ -184,7 +184,7 @@ func baselineOf(t *testing.T, org *fixtures.Org) string {
 // key deleted, a key made in security-tooling, dev-tools gone, and a new
 // sandbox account with a password.
 func laterDemo(t *testing.T) *fixtures.Org {
-	org := demoOrg(t)
+	org := reportOrg(t)
 	var accounts []fixtures.Account
 	for _, a := range org.Accounts {
 		switch a.ID {
@@ -205,7 +205,7 @@ func laterDemo(t *testing.T) *fixtures.Org {
 
 func TestBaselineMarksWhatChanged(t *testing.T) {
 	t.Parallel()
-	base := baselineOf(t, demoOrg(t))
+	base := baselineOf(t, reportOrg(t))
 	h := newHarness(t, laterDemo(t), fixtures.Options{})
 	code, out, stderr := h.run("audit", "-o", "json", "--baseline", base)
 	if code != ExitFindings {
@@ -251,8 +251,8 @@ func TestBaselineMarksWhatChanged(t *testing.T) {
 
 func TestFailOnChoosesWhatMakesTheExitCode3(t *testing.T) {
 	t.Parallel()
-	base := baselineOf(t, demoOrg(t))
-	onlyResolved := demoOrg(t)
+	base := baselineOf(t, reportOrg(t))
+	onlyResolved := reportOrg(t)
 	for i := range onlyResolved.Accounts {
 		if onlyResolved.Accounts[i].ID == "333333333304" {
 			onlyResolved.Accounts[i].Root.AccessKeys = nil
@@ -297,7 +297,7 @@ func TestFailOnChoosesWhatMakesTheExitCode3(t *testing.T) {
 
 func TestASelectedRunDoesNotJudgeAccountsThatLeft(t *testing.T) {
 	t.Parallel()
-	base := baselineOf(t, demoOrg(t))
+	base := baselineOf(t, reportOrg(t))
 	h := newHarness(t, laterDemo(t), fixtures.Options{})
 	_, out, stderr := h.run("audit", "-o", "json", "--baseline", base, "--ou", "ou-d3m0-prod0001")
 	r := parseJSON[AuditReport](t, out)
@@ -314,7 +314,7 @@ func TestASelectedRunDoesNotJudgeAccountsThatLeft(t *testing.T) {
 // the baseline goes to stderr.
 func TestAuditNDJSONCarriesEachAccountsFindings(t *testing.T) {
 	t.Parallel()
-	base := baselineOf(t, demoOrg(t))
+	base := baselineOf(t, reportOrg(t))
 	h := newHarness(t, laterDemo(t), fixtures.Options{})
 	pinClock(h, "2026-11-25")
 	code, out, stderr := h.run("audit", "-o", "ndjson", "--exceptions", demoExceptions, "--baseline", base)
@@ -346,7 +346,7 @@ func TestAuditNDJSONCarriesEachAccountsFindings(t *testing.T) {
 
 func TestAuditCSVCountsFindings(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	h := newHarness(t, reportOrg(t), fixtures.Options{})
 	pinClock(h, "2026-11-25")
 	_, out, _ := h.run("audit", "-o", "csv", "--exceptions", demoExceptions, "--accounts", "333333333303,444444444401")
 	want := []string{

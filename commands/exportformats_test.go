@@ -56,7 +56,7 @@ func validOCSF(s *jsonschema.Schema, event json.RawMessage) error {
 func TestOCSFEventsValidateAgainstTheClassSchema(t *testing.T) {
 	t.Parallel()
 	schema := ocsfSchema(t)
-	h := newHarness(t, demoOrg(t), fixtures.Options{AssumeRootFaults: map[string]string{"444444444403": "AccessDenied"}})
+	h := newHarness(t, reportOrg(t), fixtures.Options{AssumeRootFaults: map[string]string{"444444444403": "AccessDenied"}})
 	pinClock(h, "2026-11-25")
 	code, out, stderr := h.run("audit", "-o", "ocsf", "--exceptions", demoExceptions)
 	if code != ExitPartial {
@@ -170,7 +170,7 @@ func TestOCSFEventsValidateAgainstTheClassSchema(t *testing.T) {
 // custom integration's ProductArn, and Ids that do not change between runs.
 func TestASFFFindingsAreReadyForBatchImport(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	h := newHarness(t, reportOrg(t), fixtures.Options{})
 	pinClock(h, "2026-11-25")
 	run := func(args ...string) ([]map[string]any, []asffFinding) {
 		t.Helper()
@@ -331,7 +331,7 @@ func (e *element) Text() string { return strings.Join(strings.Fields(e.text.Stri
 // the drift; and that a hostile name stays text.
 func TestHTMLReportShowsEachAccount(t *testing.T) {
 	t.Parallel()
-	base := baselineOf(t, demoOrg(t))
+	base := baselineOf(t, reportOrg(t))
 	org := laterDemo(t)
 	hostile := `<script>alert("root")</script> & <img src=x onerror=alert(1)>`
 	for i := range org.Accounts {

@@ -128,3 +128,41 @@ func parseJSON[T any](t *testing.T, out string) T {
 	}
 	return v
 }
+
+// reportOrg is the demo organization without the two OUs whose guardrails
+// block root sessions (Legacy, Restricted-Data) and their accounts: for
+// tests of reports (exceptions, drift, formats, OU paths) that are not
+// about guardrails, so that their figures do not move with the demo's
+// guardrails. The guardrails are tested with the whole demo.
+func reportOrg(t *testing.T) *fixtures.Org {
+	t.Helper()
+	org := demoOrg(t)
+	gone := map[string]bool{"ou-d3m0-legacy01": true, "ou-d3m0-restrict": true}
+	var ous []fixtures.OU
+	for _, ou := range org.OUs {
+		if !gone[ou.ID] {
+			ous = append(ous, ou)
+		}
+	}
+	var accounts []fixtures.Account
+	for _, a := range org.Accounts {
+		if !gone[a.Parent] {
+			accounts = append(accounts, a)
+		}
+	}
+	var policies []fixtures.OrgPolicy
+	for _, p := range org.Policies {
+		var targets []string
+		for _, tg := range p.Targets {
+			if !gone[tg] {
+				targets = append(targets, tg)
+			}
+		}
+		if len(targets) > 0 || len(p.Targets) == 0 {
+			p.Targets = targets
+			policies = append(policies, p)
+		}
+	}
+	org.OUs, org.Accounts, org.Policies = ous, accounts, policies
+	return org
+}

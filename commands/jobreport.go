@@ -26,6 +26,9 @@ func (r *JobReport) render(s *screen) error {
 		if a.Error != "" {
 			note = a.Error
 		}
+		if a.Status == orgrun.StatusBlocked {
+			note = blockedCell(a.Result)
+		}
 		if len(a.Actions) == 0 {
 			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), a.Status, "-", orDash(nonEmpty(note)))
 			continue
@@ -53,7 +56,7 @@ func (r *JobReport) render(s *screen) error {
 	if sum.HeldSteps > 0 {
 		held = fmt.Sprintf(", %d risky steps held", sum.HeldSteps)
 	}
-	s.printf("%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
-		sum.Accounts, sum.Done, sum.Changes, sum.NothingToDo, sum.Planned, sum.Failed, sum.Errors, sum.Skipped, sum.Interrupted, held)
+	s.printf("%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s%s\n",
+		sum.Accounts, sum.Done, sum.Changes, sum.NothingToDo, sum.Planned, sum.Failed, sum.Errors, sum.Skipped, sum.Interrupted, blockedNote(sum.Blocked), held)
 	return nil
 }

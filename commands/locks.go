@@ -84,7 +84,10 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 	}
 	report := &LocksReport{Header: newHeader(lister.Org.ID, run.env.Now()), QueueRegions: regions}
 	var results orgrun.Collector[LocksAccount, *LocksAccount]
-	listed := orgrun.Survey(ctx, run.orgRun(lister, in.Selection, in.Concurrency), locksCheck(regions), results.Add)
+	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
+	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
+	listed := orgrun.Survey(ctx, orgRun, locksCheck(regions), results.Add)
+	guardNotes(deps.IO, orgRun.Guard)
 	report.Accounts = results.Sorted()
 	checked := 0
 	for i := range report.Accounts {
@@ -102,6 +105,8 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 		switch a.Status {
 		case orgrun.StatusError:
 			report.Errors++
+		case orgrun.StatusBlocked:
+			report.Blocked++
 		case orgrun.StatusLocked, orgrun.StatusClear:
 			checked++
 		}
@@ -120,6 +125,7 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 		orgrun.If(listed.Halted != nil, orgrun.Failure, fmt.Errorf("%w; %d accounts checked", listed.Halted, checked)),
 		listed.Listing("the report is incomplete"),
 		orgrun.If(report.Errors > 0, orgrun.Partial, fmt.Errorf("%d accounts could not be checked; see their errors", report.Errors)),
+		orgrun.If(report.Blocked > 0, orgrun.Partial, fmt.Errorf("%d accounts are blocked by a guardrail, so they were not checked; see the causes in the report", report.Blocked)),
 		orgrun.If(report.Locked+report.LockedQueues > 0, orgrun.Findings, nil),
 	), in.Selection)
 }
@@ -131,9 +137,12 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 // scoped to SQSUnlockQueuePolicy (unlock.FindQueueLocks).
 func locksCheck(regions []string) orgrun.Check[LocksAccount, *LocksAccount] {
 	return orgrun.Check[LocksAccount, *LocksAccount]{
-		Task:   rootsession.S3Unlock,
-		Before: "interrupted before this account was checked",
-		During: "interrupted while this account was checked",
+		Task: rootsession.S3Unlock,
+		// What the S3 session calls, for the pre-flight check (the queue
+		// session's calls are read-only too, but not pre-checked).
+		Actions: []string{"s3:ListAllMyBuckets", "s3:GetBucketPolicy"},
+		Before:  "interrupted before this account was checked",
+		During:  "interrupted while this account was checked",
 		Inspect: func(ctx context.Context, lease *rootsession.Lease, a *LocksAccount) (string, error) {
 			// The S3 session first: an organization-wide refusal is met
 			// once, not once for each task.

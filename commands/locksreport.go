@@ -33,6 +33,7 @@ type LocksReport struct {
 	Locked       int            `json:"locked_buckets"`
 	LockedQueues int            `json:"locked_queues"`
 	Errors       int            `json:"errors"`
+	Blocked      int            `json:"blocked"`
 }
 
 func (report *LocksReport) render(s *screen) error {
@@ -48,12 +49,15 @@ func (report *LocksReport) render(s *screen) error {
 		if a.Status == orgrun.StatusError {
 			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), "-", "-", "-", "error: "+a.Error)
 		}
+		if a.Status == orgrun.StatusBlocked {
+			t.Append(a.ID, a.Name, "-", "-", blockedCell(a.Result))
+		}
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	s.printf("%d accounts: %d locked buckets, %d locked queues (queues read in %s), %d errors\n",
-		len(report.Accounts), report.Locked, report.LockedQueues, strings.Join(report.QueueRegions, ", "), report.Errors)
+	s.printf("%d accounts: %d locked buckets, %d locked queues (queues read in %s), %d errors%s\n",
+		len(report.Accounts), report.Locked, report.LockedQueues, strings.Join(report.QueueRegions, ", "), report.Errors, blockedNote(report.Blocked))
 	if len(commands) > 0 {
 		s.printf("To unlock each (add --dry-run to see the change first):\n")
 		for _, c := range commands {

@@ -89,7 +89,8 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 			}},
 		{name: "audit reads every account (ListAccounts)", args: []string{"audit", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
-				if ids := auditIDs(t, out); code != ExitFindings || len(ids) != 15 {
+				// Partial: the Legacy OU's deny-root SCP refuses two accounts' root sessions.
+				if ids := auditIDs(t, out); code != ExitPartial || len(ids) != 18 {
 					t.Fatalf("exit %d, %d accounts: %v; %s", code, len(ids), ids, stderr)
 				}
 			}},

@@ -39,7 +39,7 @@ var demoOUPaths = map[string][2]string{
 // organization its OU path, by name and by ID.
 func TestEveryAuditFormatSaysWhereEachAccountSits(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	h := newHarness(t, reportOrg(t), fixtures.Options{})
 	check := func(format, id, path, ids string) {
 		t.Helper()
 		if want := demoOUPaths[id]; path != want[0] || ids != want[1] {
@@ -111,7 +111,7 @@ func TestAuditByOUPathEqualsTheWalk(t *testing.T) {
 			t.Parallel()
 			report := func(opts fixtures.Options) (string, []fixtures.Call) {
 				opts.PageSize = 3 // the prefix read over several pages
-				h := newHarness(t, demoOrg(t), opts)
+				h := newHarness(t, reportOrg(t), opts)
 				code, out, stderr := h.run(append([]string{"audit", "-o", "json"}, sel...)...)
 				if code != ExitFindings {
 					t.Fatalf("exit %d: %s", code, stderr)
@@ -153,7 +153,7 @@ func orgOps(calls []fixtures.Call) []string {
 // in the table.
 func TestAuditReportsWhenTheRootPasswordWasLastUsed(t *testing.T) {
 	t.Parallel()
-	org := demoOrg(t)
+	org := reportOrg(t)
 	recent := time.Now().UTC().Add(-12*24*time.Hour - time.Hour).Truncate(time.Second)
 	old := time.Date(2019, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i := range org.Accounts {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -223,19 +224,28 @@ func TestLocks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{})
 	code, out, stderr := h.run("locks", "--reason", "INC-7 find it", "-o", "json")
-	if code != ExitFindings {
+	// The Legacy OU's deny-root SCP refuses its two accounts' root
+	// sessions: they are blocked, and the run is partial. The RCP of
+	// Restricted-Data refuses bucket policy writes only, which locks does
+	// not make: 888888888801 is checked.
+	if code != ExitPartial {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	r := parseJSON[LocksReport](t, out)
-	var got []string
+	var got, blocked []string
 	for _, a := range r.Accounts {
 		for _, b := range a.Locked {
 			got = append(got, a.ID+" "+b.Name+" "+b.Region+" "+b.Locks[0].Sid)
 		}
+		if a.Status == orgrun.StatusBlocked {
+			blocked = append(blocked, a.ID+" "+a.Guardrail[0].PolicyID)
+		}
 	}
-	want := []string{"444444444402 dev-tools-artifacts us-east-1 DenyEveryone", "444444444402 dev-tools-vpc-only eu-west-1 OnlyFromRetiredVpce"}
-	if !slices.Equal(got, want) || r.Locked != 2 || r.Errors != 0 {
-		t.Fatalf("locked %q, want %q (errors %d)", got, want, r.Errors)
+	want := []string{"444444444402 dev-tools-artifacts us-east-1 DenyEveryone", "444444444402 dev-tools-vpc-only eu-west-1 OnlyFromRetiredVpce",
+		"888888888801 data-vault-exports us-east-1 DenyEveryone"}
+	wantBlocked := []string{"666666666601 p-d3m0lgcy", "666666666602 p-d3m0lgcy"}
+	if !slices.Equal(got, want) || r.Locked != 3 || r.Errors != 0 || r.Blocked != 2 || !slices.Equal(blocked, wantBlocked) {
+		t.Fatalf("locked %q, want %q (errors %d, blocked %q)", got, want, r.Errors, blocked)
 	}
 	if len(writeCalls(h.srv.Calls())) != 0 {
 		t.Fatal("locks changed something")
@@ -310,7 +320,7 @@ func TestLocksTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			org := demoOrg(t)
+			org := reportOrg(t) // the demo without its guardrail OUs (the pre-flight tests cover them)
 			if tt.edit != nil {
 				tt.edit(org)
 			}

@@ -172,7 +172,12 @@ func TestSurvey(t *testing.T) {
 			mgmt, "222222222201 compliant", "222222222202 compliant", "333333333301 root_credentials", "333333333302 root_credentials",
 			"333333333303 root_credentials", "333333333304 root_credentials", "444444444401 root_credentials", "444444444402 compliant",
 			"444444444403 compliant", suspended, "444444444405 root_credentials", "555555555501 compliant", "555555555502 root_credentials", closing,
-		}, Listed{Accounts: 15}, 12, false, false},
+			// No pre-flight check in this run: the Legacy OU's deny-root
+			// SCP refuses the session's first call, an error of each account.
+			"666666666601 error error=AccessDenied: User: arn:aws:iam::666666666601:root is not authorized to perform: iam:GetAccountSummary on resource: * with an explicit deny in a service control policy: arn:aws:organizations::111111111111:policy/o-demo7rootctl/service_control_policy/p-d3m0lgcy",
+			"666666666602 error error=AccessDenied: User: arn:aws:iam::666666666602:root is not authorized to perform: iam:GetAccountSummary on resource: * with an explicit deny in a service control policy: arn:aws:organizations::111111111111:policy/o-demo7rootctl/service_control_policy/p-d3m0lgcy",
+			"888888888801 compliant",
+		}, Listed{Accounts: 18}, 15, false, false},
 		{"an account denied is that account's error", fixtures.Options{AssumeRootFaults: map[string]string{"222222222202": "AccessDenied"}}, 0,
 			orgscan.Selection{OU: "ou-d3m0-security"}, nil, []string{
 				"222222222201 compliant",

@@ -29,6 +29,9 @@ var demoPaths = map[string]string{
 	"555555555501": "Root/Sandbox r-d3m0/ou-d3m0-sandbox1",
 	"555555555502": "Root/Sandbox r-d3m0/ou-d3m0-sandbox1",
 	"555555555503": "Root/Sandbox r-d3m0/ou-d3m0-sandbox1",
+	"666666666601": "Root/Legacy r-d3m0/ou-d3m0-legacy01",
+	"666666666602": "Root/Legacy r-d3m0/ou-d3m0-legacy01",
+	"888888888801": "Root/Restricted-Data r-d3m0/ou-d3m0-restrict",
 }
 
 // placed lists what Each passes: each account's ID and OU paths, in the
@@ -82,13 +85,13 @@ func TestEachGivesEveryAccountItsOUPath(t *testing.T) {
 			map[string]int{"ListAccounts": 1, "ListRoots": 1, "ListOrganizationalUnitsForParent": 2}},
 		{"every account, with Paths, one account per page", fixtures.Options{PageSize: 1, EmptyFirstPage: true}, Selection{},
 			// an empty page, then a page per account, root or OU
-			map[string]int{"ListAccounts": 16, "ListRoots": 2, "ListOrganizationalUnitsForParent": 5 + 2}},
+			map[string]int{"ListAccounts": 19, "ListRoots": 2, "ListOrganizationalUnitsForParent": 7 + 2}},
 		{"every account, without Paths: one walk of the tree", fixtures.Options{NoPaths: true}, Selection{},
-			map[string]int{"ListAccounts": 1, "ListRoots": 1, "ListOrganizationalUnitsForParent": 6, "ListAccountsForParent": 6}},
+			map[string]int{"ListAccounts": 1, "ListRoots": 1, "ListOrganizationalUnitsForParent": 8, "ListAccountsForParent": 8}},
 		{"account IDs, with Paths", fixtures.Options{}, Selection{Accounts: []string{"333333333303", "555555555501"}},
 			map[string]int{"DescribeAccount": 2, "ListRoots": 1, "ListOrganizationalUnitsForParent": 2}},
 		{"account IDs, without Paths", fixtures.Options{NoPaths: true}, Selection{Accounts: []string{"333333333303", "555555555501"}},
-			map[string]int{"DescribeAccount": 2, "ListRoots": 1, "ListOrganizationalUnitsForParent": 6, "ListAccountsForParent": 6}},
+			map[string]int{"DescribeAccount": 2, "ListRoots": 1, "ListOrganizationalUnitsForParent": 8, "ListAccountsForParent": 8}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,8 +279,8 @@ func TestTreeCallsStayWithinTheirQuotas(t *testing.T) {
 	t.Parallel()
 	l, srv := demoListerWith(t, fixtures.Options{NoPaths: true, PageSize: 1, Limits: fixtures.AWSQuotas()})
 	got := placed(t, l, Selection{OU: "r-d3m0"})
-	if len(got) != 15 {
-		t.Fatalf("%d accounts, want 15", len(got))
+	if len(got) != 18 {
+		t.Fatalf("%d accounts, want 18", len(got))
 	}
 	walked := 0
 	for _, c := range srv.Calls() {
