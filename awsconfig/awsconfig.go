@@ -2,21 +2,23 @@
 // the SDK's default chain with a credential check up front (Load), and
 // what every run needs on top (Finish): a Regional default, one HTTP
 // client sized for fan-out with a bound on every attempt, a retryer
-// without the client-side retry quota, the interrupt tracker, and, where
-// asked, request pacing (LimitRate). It knows nothing of flags.
+// without the client-side retry quota, adaptive pacing of the shared
+// quotas, the interrupt tracker, and, where asked, a ceiling on the
+// request rate (LimitRate) and a count of the requests sent
+// (CountRequests). It knows nothing of flags.
 package awsconfig
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go/middleware"
@@ -44,13 +46,12 @@ const MaxAttempts = 10
 
 // Finish applies what every rootctl run needs to cfg: a region (STS must
 // be Regional for AssumeRoot; DefaultRegion when none is set), one HTTP
-// client sized for fan-out, and a retryer without the client-side retry
-// quota; IAM and Organizations are signed for their global Region even
-// through a custom endpoint (signGlobalServices). The SDK's standard retryer keeps a budget of 500 tokens per
-// client; shared by hundreds of goroutines under throttling it runs dry
-// and fails calls with "retry quota exceeded" while AWS would have
-// answered. Retries stay bounded by MaxAttempts and backoff, and
-// LimitRate keeps a run under the quota to begin with.
+// client sized for fan-out, a retryer without the client-side retry quota
+// and with the backoff of AWS's 2026 retry behaviour, set in code
+// (retry.go), and adaptive pacing of the operations whose quotas the
+// management account shares (adaptive.go): one Pacer per call of Finish,
+// so per run. IAM and Organizations are signed for their global Region
+// even through a custom endpoint (signGlobalServices).
 //
 // Every attempt is bounded by requestTimeout (connect, TLS handshake
 // (never over the SDK's 10 s), response headers), so that a hung endpoint
@@ -77,13 +78,8 @@ func Finish(cfg *aws.Config, requestTimeout time.Duration) {
 	})
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
 	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = MaxAttempts
-			o.MaxBackoff = 20 * time.Second
-			o.RateLimiter = ratelimit.None
-		})
-	}
+	cfg.APIOptions = append(cfg.APIOptions, NewPacer(SystemClock{}, rand.Float64).AddTo)
+	cfg.Retryer = newRetryer
 }
 
 // RequestTimeoutError is a call whose every attempt went unanswered within

@@ -71,7 +71,7 @@ Examples:
 			append(outputFlags(&in.Wide, auditFormats...),
 				&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
 					Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
-				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included (0: no limit)"},
+				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included: a ceiling over rootctl's own pacing, which slows down when AWS throttles (0: no ceiling)"},
 				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials (or stale exceptions) are found"},
 				&cli.StringFlag{Name: "exceptions", Destination: &in.Exceptions, Category: "Evidence",
 					Usage: "accept the findings named in `FILE` (YAML or JSON, see docs/exceptions.md) until each entry's expiry"},
@@ -135,6 +135,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	}
 	cfg := env.AWS.Copy()
 	awsconfig.LimitRate(&cfg, in.Rate)
+	requests := awsconfig.CountRequests(&cfg)
 
 	lister, err := orgscan.NewLister(ctx, cfg)
 	if err != nil {
@@ -161,6 +162,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
+	sink.summary.Requests, sink.summary.Throttled, sink.summary.Retries = requests.Requests(), requests.Throttled(), requests.Retries()
 	guardNotes(deps.IO, run.Guard)
 	if listed.Halted != nil && sink.summary.Accounts == 0 {
 		return listed.Halted // refused before any account: one message, no report of nothing

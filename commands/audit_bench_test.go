@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -297,20 +296,6 @@ func (rt *roundTrips) calls(service string) int {
 	return rt.byService[service]
 }
 
-// benchEmulator starts an emulator of org and returns Deps for a quiet run
-// against it that discards the report.
-func benchEmulator(b *testing.B, org *fixtures.Org, opts fixtures.Options) (*fixtures.Server, *Deps, *bytes.Buffer) {
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	h := &harness{srv: srv, creds: srv.ManagementCredentials()}
-	stderr := new(bytes.Buffer)
-	deps := h.deps(nil, stderr)
-	deps.IO.Out, deps.IO.Quiet = io.Discard, true
-	return srv, deps, stderr
-}
-
 // heapBytes is the heap's live and not yet swept objects (HeapAlloc), read
 // without stopping the world as runtime.ReadMemStats would.
 func heapBytes() uint64 {
@@ -351,47 +336,6 @@ func BenchmarkAudit10000JSON(b *testing.B) {
 	benchmarkAudit(b, 10000, orgrun.DefaultConcurrency, "json")
 }
 
-// benchmarkAuditThrottled audits n accounts with 20 ms of latency while
-// the emulator throttles AssumeRoot to quota requests per second, with
-// rootctl's --rate set to rate (0: no client-side limit). It reports the
-// throttled answers seen, the retries sent, wall time and peak RSS (of the
-// whole process, emulator included: run one benchmark per process).
-//
-//	go test -run XXX -bench 'AuditThrottled10000' -benchtime 1x ./commands
-func benchmarkAuditThrottled(b *testing.B, n int, quota, rate float64) {
-	org := fixtures.Synthetic(n)
-	for b.Loop() {
-		b.StopTimer()
-		srv, deps, stderr := benchEmulator(b, org, fixtures.Options{Latency: benchLatency,
-			Limits: map[string]fixtures.Limit{"sts:AssumeRoot": {Rate: quota, Burst: int(quota / 10)}}})
-		b.StartTimer()
-
-		begin := time.Now()
-		err := AuditCommand(context.Background(), AuditInput{Output: "ndjson", Concurrency: orgrun.DefaultConcurrency, Rate: rate}, deps)
-		took := time.Since(begin)
-
-		b.StopTimer()
-		if exitCode(err) != ExitFindings {
-			b.Fatalf("audit: %v (%s)", err, stderr.String())
-		}
-		throttled := 0
-		for _, c := range srv.Calls() {
-			if c.Code == "Throttling" {
-				throttled++
-			}
-		}
-		srv.Close()
-		// Every throttled answer was retried: the run ended with every
-		// account audited (exit 3, not 4).
-		b.ReportMetric(float64(throttled), "throttled")
-		b.ReportMetric(float64(throttled), "retries")
-		b.ReportMetric(took.Seconds(), "wall-s")
-		b.ReportMetric(float64(n)/took.Seconds(), "accounts/s")
-		b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
-		b.StartTimer()
-	}
-}
-
 // peakRSS is the process's peak resident set size (VmHWM), in bytes; 0
 // where /proc is not there.
 func peakRSS() float64 {
@@ -406,20 +350,6 @@ func peakRSS() float64 {
 		}
 	}
 	return 0
-}
-
-// Quota 600/s: the figure often quoted for STS per account and region
-// (unconfirmed for AssumeRoot). Quota 300/s: the same quota half used by
-// other workloads of the account, well below rootctl's natural rate.
-// With --rate: about 2.5 requests per account, one of them AssumeRoot, so
-// a rate of 2.3 times the AssumeRoot quota keeps AssumeRoot under it.
-func BenchmarkAuditThrottled10000Quota600(b *testing.B) { benchmarkAuditThrottled(b, 10000, 600, 0) }
-func BenchmarkAuditThrottled10000Quota600Rate1200(b *testing.B) {
-	benchmarkAuditThrottled(b, 10000, 600, 1200)
-}
-func BenchmarkAuditThrottled10000Quota300(b *testing.B) { benchmarkAuditThrottled(b, 10000, 300, 0) }
-func BenchmarkAuditThrottled10000Quota300Rate700(b *testing.B) {
-	benchmarkAuditThrottled(b, 10000, 300, 700)
 }
 
 func ExampleAuditSummary() {

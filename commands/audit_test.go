@@ -94,7 +94,8 @@ func TestAuditReportsEveryStateOfTheDemoOrganization(t *testing.T) {
 		}
 	}
 	wantSummary := AuditSummary{Accounts: 18, Audited: 13, Compliant: 6, WithRootCredentials: 7, Skipped: 3, Blocked: 2,
-		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 47, OpenFindings: 14}
+		Passwords: 5, AccessKeys: 3, ActiveAccessKeys: 2, MFADevices: 4, SigningCertificates: 2, APICalls: 47, OpenFindings: 14,
+		Requests: 74} // the 47 calls and 27 Organizations requests (listing, OU names, the pre-flight check), none retried
 	if r.Summary != wantSummary {
 		t.Errorf("summary = %+v\nwant      %+v", r.Summary, wantSummary)
 	}

@@ -42,9 +42,18 @@ type AuditSummary struct {
 	ActiveAccessKeys    int `json:"active_access_keys"`
 	MFADevices          int `json:"mfa_devices"`
 	SigningCertificates int `json:"signing_certificates"`
-	APICalls            int `json:"api_calls"`
-	OpenFindings        int `json:"open_findings"`     // credentials no live exception accepts
-	AcceptedFindings    int `json:"accepted_findings"` // credentials a live exception accepts
+	// APICalls sums the accounts' api_calls: the AssumeRoot and IAM calls
+	// of each, one per call however many times it was sent.
+	APICalls int `json:"api_calls"`
+	// Requests counts every HTTP request of the run (the Organizations
+	// listing too), each retry included; Throttled, those answered with a
+	// throttling error; Retries, those that were a call's second or later
+	// attempt.
+	Requests         int `json:"requests"`
+	Throttled        int `json:"throttled"`
+	Retries          int `json:"retries"`
+	OpenFindings     int `json:"open_findings"`     // credentials no live exception accepts
+	AcceptedFindings int `json:"accepted_findings"` // credentials a live exception accepts
 }
 
 func (s *AuditSummary) add(r *AccountResult) {
@@ -95,8 +104,16 @@ type AuditReport struct {
 
 // line is the summary in one line.
 func (s AuditSummary) line() string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s%s (%d API calls)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, blockedNote(s.Blocked), interruptedNote(s.Interrupted), s.APICalls)
+	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s%s (%d API calls%s)",
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, blockedNote(s.Blocked), interruptedNote(s.Interrupted), s.APICalls, s.retriesNote())
+}
+
+// retriesNote tells what retries cost, when there were any.
+func (s AuditSummary) retriesNote() string {
+	if s.Retries == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d requests, %d throttled, %d retries", s.Requests, s.Throttled, s.Retries)
 }
 
 // blockedNote counts the accounts a guardrail blocks, when there are any.

@@ -75,16 +75,25 @@ func TestAuditUnderAThrottlingStorm(t *testing.T) {
 	}
 	gs, ws := got.Summary, want.Summary
 	gs.APICalls, ws.APICalls = 0, 0
+	gs.Requests, gs.Throttled, gs.Retries, ws.Requests = 0, 0, 0, 0
 	if gs != ws {
 		t.Fatalf("summary under faults %+v, fault-free %+v", gs, ws)
 	}
-	// The storm happened: throttled and failed answers, all retried.
+	// The storm happened: throttled and failed answers, all retried, and
+	// the summary counts what it cost, request by request: every answer
+	// that was not a success was retried.
+	calls := storm.srv.Calls()
 	codes := map[string]int{}
-	for _, c := range storm.srv.Calls() {
+	for _, c := range calls {
 		codes[c.Code]++
 	}
 	if codes["Throttling"] == 0 || codes["ServiceUnavailable"] == 0 {
 		t.Fatalf("answers by error code %v: want throttling and 503s", codes)
+	}
+	s := got.Summary
+	if s.Requests != len(calls) || s.Throttled != codes["Throttling"] || s.Retries != len(calls)-codes[""] {
+		t.Fatalf("summary: %d requests, %d throttled, %d retries; the emulator answered %d requests, %v by error code",
+			s.Requests, s.Throttled, s.Retries, len(calls), codes)
 	}
 }
 

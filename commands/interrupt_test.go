@@ -24,9 +24,10 @@ import (
 	"github.com/rootctl/rootctl/orgrun"
 )
 
-// fastRetries makes d's AWS config retry at once, attempts in all, so that
-// a test of timeouts runs in a second; everything else (the transport and
-// its timeouts) is what rootctl builds.
+// fastRetries makes d's AWS config give up after attempts, so that a test
+// of timeouts runs in a second; everything else (the transport and its
+// timeouts, the Pacer's backoff of at most 50 ms × 2^(retry−1) after a
+// timed-out attempt) is what rootctl builds.
 func fastRetries(d *Deps, attempts int) {
 	load := d.LoadAWS
 	d.LoadAWS = func(ctx context.Context, opts AWSOptions, io *IOStreams) (*Env, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,15 +145,4 @@ func BenchmarkAuditQuotas10000(b *testing.B) {
 			}
 		})
 	}
-}
-
-// loadAverage is the machine's 1-minute load average (0 where
-// /proc/loadavg is not there).
-func loadAverage() float64 {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f, _ := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
-	return f
 }

@@ -87,28 +87,3 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())
 	}
 }
-
-func TestParseCPUTimes(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		line string
-		want cpuTimes
-	}{
-		{"cpu  100 5 50 800 10 1 2 32 7 0", cpuTimes{total: 1000, steal: 32}},
-		{"cpu  100 5 50 800 10 1 2 32", cpuTimes{total: 1000, steal: 32}},
-		{"cpu  100 5 50 800", cpuTimes{}},
-		{"cpu0 100 5 50 800 10 1 2 32 7 0", cpuTimes{}},
-		{"", cpuTimes{}},
-	} {
-		if got := parseCPUTimes(tc.line); got != tc.want {
-			t.Errorf("parseCPUTimes(%q) = %+v, want %+v", tc.line, got, tc.want)
-		}
-	}
-	before, after := cpuTimes{total: 1000, steal: 30}, cpuTimes{total: 1400, steal: 130}
-	if got := after.stolenSince(before); got != 0.25 {
-		t.Errorf("stolenSince = %v, want 0.25", got)
-	}
-	if got := before.stolenSince(before); got != 0 {
-		t.Errorf("stolenSince with no time passed = %v, want 0", got)
-	}
-}
