@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rootctl/rootctl/inputfile"
 	"io"
 	"io/fs"
 	"os"
@@ -150,7 +151,7 @@ func OpenFile(path string) (*os.File, error) {
 		return nil, fmt.Errorf("opening the audit log %s: %w", path, err)
 	case !fi.Mode().IsRegular():
 		f.Close()
-		return nil, fmt.Errorf("audit log %s is %s, not a regular file: name a regular file, or a new one", path, fileKind(fi.Mode()))
+		return nil, fmt.Errorf("audit log %s is %s, not a regular file: name a regular file, or a new one", path, inputfile.Kind(fi.Mode()))
 	case created:
 		if err := f.Chmod(0o600); err != nil { // the umask may have taken bits away; ours to set
 			f.Close()
@@ -189,29 +190,11 @@ func openError(path string, err error) error {
 	case errors.Is(err, errDirectory):
 		kind = "a directory"
 	case errors.Is(err, errNoReader):
-		kind = "a FIFO or socket"
+		kind = "a named pipe or socket"
 	default:
 		return fmt.Errorf("opening the audit log: %w", err)
 	}
 	return fmt.Errorf("audit log %s is %s, not a regular file: name a regular file, or a new one", path, kind)
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeDir != 0:
-		return "a directory"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "a special file"
 }
 
 // Reason is the run's reason, as recorded.

@@ -45,8 +45,8 @@ func TestOpenRefusesAnythingButARegularFile(t *testing.T) {
 		{"a dangling symbolic link", dangling, "is a symbolic link, not a regular file"},
 		{"a directory", dir, "is a directory, not a regular file"},
 		{"/dev/null", "/dev/null", "is a character device, not a regular file"},
-		{"a FIFO nobody reads", fifo, "is a FIFO or socket, not a regular file"},
-		{"a FIFO someone reads", readFIFO, "is a FIFO, not a regular file"},
+		{"a FIFO nobody reads", fifo, "is a named pipe or socket, not a regular file"},
+		{"a FIFO someone reads", readFIFO, "is a named pipe, not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

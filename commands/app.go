@@ -46,6 +46,7 @@ func NewApp(deps *Deps) *cli.App {
 			statusCommand(deps),
 			enableCommand(deps),
 			auditCommand(deps),
+			preflightCommand(deps),
 			deleteCommand(deps),
 			recoveryCommand(deps),
 			unlockCommand(deps),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rootctl/rootctl/awsconfig"
 	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/evidence"
 	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
@@ -27,9 +28,13 @@ type AuditInput struct {
 	Rate        float64
 	ExitZero    bool
 	Wide        bool
+	Exceptions  string // --exceptions FILE: findings accepted until an expiry
+	Baseline    string // --baseline FILE: a previous audit -o json to compare with
+	FailOn      string // --fail-on: any (default) or new open findings make the exit code 3
+	NoPreflight bool
 }
 
-var auditFormats = []string{"table", "json", "csv", "ndjson"}
+var auditFormats = []string{formatTable, formatJSON, formatCSV, formatNDJSON, formatOCSF, formatASFF, formatHTML}
 
 func auditCommand(deps *Deps) *cli.Command {
 	var in AuditInput
@@ -43,21 +48,38 @@ IAMAuditRootUserCredentials and reports each root user's password, access keys
 the organization's listing arrives. The management account and accounts that
 are not ACTIVE are listed as skipped, with the reason.
 
+--exceptions FILE accepts findings until each entry's expiry (docs/exceptions.md);
+--baseline PREVIOUS.json marks each finding new, persisting or resolved against
+an earlier audit -o json. -o ocsf and -o asff export one compliance finding per
+account and check (CIS AWS Foundations Benchmark, Security Hub IAM.4/6/9) for
+security platforms; -o html writes one self-contained page.
+
 ` + exitCodesFor(map[int]string{
-			ExitOK: "no root credentials found", ExitFindings: "root credentials found (unless --exit-zero)",
-			ExitPartial: "some accounts could not be audited"}) + `
+			ExitOK:       "no open findings (no root credentials, or every one accepted by a live exception)",
+			ExitFindings: "open findings (with --fail-on new: new ones), or a stale exception (unless --exit-zero)",
+			ExitPartial:  "some accounts could not be audited"}) + `
 
 Examples:
    rootctl audit --sim
    rootctl audit --ou ou-ab12-cdef3456 -o json > root-audit.json
    rootctl audit --tag env=prod --exclude 111122223333 -o csv
-   rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'`,
+   rootctl audit -o ndjson --concurrency 128 --rate 400 | jq -c 'select(.status != "compliant")'
+   rootctl audit --exceptions exceptions.yaml --baseline last-quarter.json -o html > root-audit.html
+   rootctl audit -o ocsf > root-audit.ocsf.json
+   rootctl audit -o asff --region eu-west-1 > findings.json`,
 		Flags: append(append(awsFlags(), selectionFlags()...),
 			append(outputFlags(&in.Wide, auditFormats...),
 				&cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency,
 					Usage: "audit at most `N` accounts at once (the default keeps up with ListAccounts' quota of 8 pages/s)"},
 				&cli.Float64Flag{Name: "rate", Destination: &in.Rate, Usage: "send at most `RPS` AWS requests per second, retries included: a ceiling over rootctl's own pacing, which slows down when AWS throttles (0: no ceiling)"},
-				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials are found"},
+				&cli.BoolFlag{Name: "exit-zero", Destination: &in.ExitZero, Usage: "exit 0 even when root credentials (or stale exceptions) are found"},
+				&cli.StringFlag{Name: "exceptions", Destination: &in.Exceptions, Category: "Evidence",
+					Usage: "accept the findings named in `FILE` (YAML or JSON, see docs/exceptions.md) until each entry's expiry"},
+				&cli.StringFlag{Name: "baseline", Destination: &in.Baseline, Category: "Evidence",
+					Usage: "mark each finding new, persisting or resolved against `PREVIOUS.json`, an earlier audit -o json"},
+				&cli.StringFlag{Name: "fail-on", Destination: &in.FailOn, Value: failOnAny, Category: "Evidence",
+					Usage: "which open findings make the exit code 3: `any`, or new (not in --baseline)"},
+				preflightFlag(&in.NoPreflight),
 			)...),
 		Action: func(c *cli.Context) error {
 			sel, err := selection(c)
@@ -84,11 +106,33 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err := in.Selection.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
+	if in.FailOn == "" {
+		in.FailOn = failOnAny
+	}
+	if err := checkOption("--fail-on", in.FailOn, failOnAny, failOnNew); err != nil {
+		return err
+	}
+	if in.FailOn == failOnNew && in.Baseline == "" {
+		return usageErrorf("--fail-on new needs --baseline PREVIOUS.json: new is what the baseline did not have")
+	}
+	var base *baseline
+	if in.Baseline != "" {
+		var err error
+		if base, err = loadBaseline(in.Baseline); err != nil {
+			return err
+		}
+	}
 	env, err := deps.LoadAWS(ctx, in.AWS, deps.IO)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	var exceptions *evidence.Exceptions
+	if in.Exceptions != "" {
+		if exceptions, err = loadExceptions(in.Exceptions, env.Now()); err != nil {
+			return err
+		}
+	}
 	cfg := env.AWS.Copy()
 	awsconfig.LimitRate(&cfg, in.Rate)
 	requests := awsconfig.CountRequests(&cfg)
@@ -97,15 +141,32 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err != nil {
 		return fmt.Errorf("reading the organization: %s (run rootctl from the management account or the IAM delegated administrator; check: rootctl status)", awserr.Describe(err))
 	}
+	if base != nil {
+		if err := base.checkOrg(lister.Org.ID); err != nil {
+			return err
+		}
+	}
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency}
-	sink := newAuditSink(deps.IO, in, lister.Org, env.Now())
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
+		Guard: newGuard(ctx, deps.IO, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
+	now := env.Now()
+	sink := newAuditSink(deps.IO, in, lister.Org, now, newAuditEvidence(in, exceptions, base, now))
+	sink.report.region = cfg.Region
+	if in.Output == formatASFF {
+		if err := sink.importer(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
 	sink.summary.Requests, sink.summary.Throttled, sink.summary.Retries = requests.Requests(), requests.Throttled(), requests.Retries()
+	guardNotes(deps.IO, run.Guard)
+	if listed.Halted != nil && sink.summary.Accounts == 0 {
+		return listed.Halted // refused before any account: one message, no report of nothing
+	}
 	if listed.Halted != nil {
 		// One message for the organization, not one error per account; a
 		// report only when some accounts were audited before it.
@@ -129,7 +190,8 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		orgrun.If(ctx.Err() != nil, orgrun.Interrupted, fmt.Errorf("interrupted: %d accounts audited, %d not audited", s.Audited, s.Interrupted)),
 		listed.Listing("the report is incomplete"),
 		orgrun.If(s.Errors > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts could not be audited; see their errors in the report", s.Errors, s.Accounts)),
-		orgrun.If(s.WithRootCredentials > 0 && !in.ExitZero, orgrun.Findings, nil),
+		orgrun.If(s.Blocked > 0, orgrun.Partial, fmt.Errorf("%d of %d accounts are blocked by a guardrail, so they were not audited; see the causes in the report", s.Blocked, s.Accounts)),
+		orgrun.If(sink.evidence.failing(&sink.report) && !in.ExitZero, orgrun.Findings, nil),
 	), in.Selection)
 }
 
@@ -142,6 +204,7 @@ var auditCheck = orgrun.Check[AccountResult, *AccountResult]{
 	Before:  "interrupted before this account was audited",
 	During:  "interrupted while this account was being audited",
 	Recheck: true,
+	Actions: []string{"iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:ListSigningCertificates"},
 	Inspect: func(ctx context.Context, lease *rootsession.Lease, r *AccountResult) (string, error) {
 		f, calls, err := rootcreds.Audit(ctx, lease)
 		r.APICalls = calls + lease.Assumed() + refusedAssumes(err)
@@ -170,9 +233,10 @@ func refusedAssumes(err error) int {
 // auditSink gathers results as accounts finish: ndjson is written at once
 // (so memory stays flat), the other formats are exported at the end.
 type auditSink struct {
-	io     *IOStreams
-	in     AuditInput
-	report AuditReport
+	io       *IOStreams
+	in       AuditInput
+	report   AuditReport
+	evidence *auditEvidence
 
 	mu      sync.Mutex
 	results orgrun.Collector[AccountResult, *AccountResult]
@@ -181,8 +245,8 @@ type auditSink struct {
 	werr    error
 }
 
-func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now time.Time) *auditSink {
-	s := &auditSink{io: io, in: in, report: AuditReport{Header: newHeader(org.ID, now), Organization: org}}
+func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now time.Time, ev *auditEvidence) *auditSink {
+	s := &auditSink{io: io, in: in, evidence: ev, report: AuditReport{Header: newHeader(org.ID, now), Organization: org}}
 	if in.Output == "ndjson" {
 		s.ndjson = newNDJSON(io.Out, s.report.Header)
 	}
@@ -191,6 +255,7 @@ func newAuditSink(io *IOStreams, in AuditInput, org orgscan.Organization, now ti
 
 func (s *auditSink) add(r *AccountResult) {
 	s.mu.Lock()
+	s.evidence.account(r)
 	s.summary.add(r)
 	s.mu.Unlock()
 	if s.ndjson == nil {
@@ -242,10 +307,15 @@ func (s *auditSink) finish() error {
 	if s.werr != nil {
 		return fmt.Errorf("writing the report: %w", s.werr)
 	}
+	s.report.Summary = s.summary
+	s.evidence.finish(&s.report)
 	if s.ndjson != nil {
-		s.io.Infof("%s\n", s.summary.line())
+		for _, l := range s.report.evidenceLines() {
+			s.io.Infof("%s\n", l)
+		}
+		s.io.Infof("%s\n", s.report.Summary.line())
 		return nil
 	}
-	s.report.Accounts, s.report.Summary = s.results.Sorted(), s.summary
+	s.report.Accounts = s.results.Sorted()
 	return export(s.io, s.in.Output, s.in.Wide, &s.report)
 }

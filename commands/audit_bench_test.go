@@ -232,7 +232,9 @@ type roundTrips struct {
 	n         int
 	total     time.Duration
 	byService map[string]int
-	ops       []string // X-Amz-Target of the JSON-protocol requests, in order
+	ops       []string // X-Amz-Target and status of the answered JSON-protocol requests
+	// unanswered are the attempts that got no answer, with their errors.
+	unanswered []string
 }
 
 // timeRoundTrips makes deps' runs send their requests through a new
@@ -264,9 +266,15 @@ func (rt *roundTrips) Do(r *http.Request) (*http.Response, error) {
 	rt.mu.Lock()
 	rt.n++
 	rt.total += took
-	rt.byService[service]++
-	if target := r.Header.Get("X-Amz-Target"); target != "" {
-		rt.ops = append(rt.ops, target)
+	if err != nil {
+		// Not answered (a connection closed under load, say): the SDK
+		// sends it again, and only the answered attempt is counted.
+		rt.unanswered = append(rt.unanswered, service+": "+err.Error())
+	} else {
+		rt.byService[service]++
+		if target := r.Header.Get("X-Amz-Target"); target != "" {
+			rt.ops = append(rt.ops, target+" "+resp.Status)
+		}
 	}
 	rt.mu.Unlock()
 	return resp, err

@@ -2,10 +2,12 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rootctl/rootctl/evidence"
 	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootcreds"
@@ -17,6 +19,12 @@ type AccountResult struct {
 	orgrun.Result
 	*rootcreds.Findings
 	APICalls int `json:"api_calls"`
+	// Items are the root user's credentials as findings: open or accepted
+	// by an exception; with --baseline, new or persisting, and resolved
+	// ones that are gone. Absent for accounts not audited.
+	Items []evidence.Finding `json:"findings,omitempty"`
+	// Drift is "appeared" for an account the baseline did not have.
+	Drift string `json:"drift,omitempty"`
 }
 
 // AuditSummary counts an audit's results.
@@ -28,6 +36,7 @@ type AuditSummary struct {
 	Skipped             int `json:"skipped"`
 	Errors              int `json:"errors"`
 	Interrupted         int `json:"interrupted"`
+	Blocked             int `json:"blocked"`
 	Passwords           int `json:"passwords"`
 	AccessKeys          int `json:"access_keys"`
 	ActiveAccessKeys    int `json:"active_access_keys"`
@@ -40,9 +49,11 @@ type AuditSummary struct {
 	// listing too), each retry included; Throttled, those answered with a
 	// throttling error; Retries, those that were a call's second or later
 	// attempt.
-	Requests  int `json:"requests"`
-	Throttled int `json:"throttled"`
-	Retries   int `json:"retries"`
+	Requests         int `json:"requests"`
+	Throttled        int `json:"throttled"`
+	Retries          int `json:"retries"`
+	OpenFindings     int `json:"open_findings"`     // credentials no live exception accepts
+	AcceptedFindings int `json:"accepted_findings"` // credentials a live exception accepts
 }
 
 func (s *AuditSummary) add(r *AccountResult) {
@@ -55,6 +66,8 @@ func (s *AuditSummary) add(r *AccountResult) {
 		s.Errors++
 	case orgrun.StatusInterrupted:
 		s.Interrupted++
+	case orgrun.StatusBlocked:
+		s.Blocked++
 	case orgrun.StatusCompliant:
 		s.Audited++
 		s.Compliant++
@@ -82,12 +95,17 @@ type AuditReport struct {
 	Organization orgscan.Organization `json:"organization"`
 	Accounts     []AccountResult      `json:"accounts"`
 	Summary      AuditSummary         `json:"summary"`
+	Exceptions   *ExceptionsReport    `json:"exceptions,omitempty"` // with --exceptions
+	Drift        *DriftReport         `json:"drift,omitempty"`      // with --baseline
+
+	region   string // the AWS region of the run: OCSF's cloud.region, ASFF's ProductArn
+	importer string // -o asff: the account that imports the findings
 }
 
 // line is the summary in one line.
 func (s AuditSummary) line() string {
-	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s (%d API calls%s)",
-		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, interruptedNote(s.Interrupted), s.APICalls, s.retriesNote())
+	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s%s (%d API calls%s)",
+		s.Accounts, s.Compliant, s.WithRootCredentials, s.Skipped, s.Errors, blockedNote(s.Blocked), interruptedNote(s.Interrupted), s.APICalls, s.retriesNote())
 }
 
 // retriesNote tells what retries cost, when there were any.
@@ -98,6 +116,14 @@ func (s AuditSummary) retriesNote() string {
 	return fmt.Sprintf("; %d requests, %d throttled, %d retries", s.Requests, s.Throttled, s.Retries)
 }
 
+// blockedNote counts the accounts a guardrail blocks, when there are any.
+func blockedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d blocked by a guardrail", n)
+}
+
 func interruptedNote(n int) string {
 	if n == 0 {
 		return ""
@@ -106,11 +132,28 @@ func interruptedNote(n int) string {
 }
 
 func (r *AuditReport) render(s *screen) error {
-	t := s.table(cols("Account", "Name", "Result", "Password", "Access keys"), optional("MFA devices", "Signing certificates"))
+	columns := [][]column{cols("Account", "Name", "OU"), optional("OU IDs"), cols("Result", "Password", "Access keys"), optional("MFA devices", "Signing certificates")}
+	if r.Exceptions != nil {
+		columns = append(columns, cols("Exception"))
+	}
+	if r.Drift != nil {
+		columns = append(columns, cols("Since baseline"))
+	}
+	t := s.table(columns...)
 	for _, a := range r.Accounts {
-		row := []any{a.ID, a.Name, s.color(statusColor(a.Status), resultCell(a)), "", "", "", ""}
+		color := statusColor(a.Status)
+		if allAccepted(a) {
+			color = colorYellow
+		}
+		row := []any{a.ID, a.Name, orDash(nonEmpty(a.OUPath)), orDash(nonEmpty(a.OUPathIDs)), s.color(color, resultCell(a)), "", "", "", ""}
 		if f := a.Findings; f != nil {
-			row[3], row[4], row[5], row[6] = passwordCell(f), keysCell(f), mfaCell(f), certsCell(f)
+			row[5], row[6], row[7], row[8] = passwordCell(f, r.GeneratedAt), keysCell(f), mfaCell(f), certsCell(f)
+		}
+		if r.Exceptions != nil {
+			row = append(row, exceptionCell(a))
+		}
+		if r.Drift != nil {
+			row = append(row, driftCell(a))
 		}
 		t.Append(row...)
 	}
@@ -118,7 +161,133 @@ func (r *AuditReport) render(s *screen) error {
 		return err
 	}
 	s.printf("%s\n", r.Summary.line())
+	for _, l := range r.evidenceLines() {
+		s.printf("%s\n", l)
+	}
 	return nil
+}
+
+// allAccepted reports whether an account has root credentials and a live
+// exception accepts every one of them.
+func allAccepted(a AccountResult) bool {
+	if a.Status != orgrun.StatusRootCredentials {
+		return false
+	}
+	c := evidence.Count(a.Items)
+	return c.Open == 0 && c.Accepted > 0
+}
+
+// credShort names a credential in a cell: "password", "access_key AKIA…",
+// "mfa_virtual root-account-mfa-device".
+func credShort(c evidence.Credential) string {
+	switch c.Kind {
+	case evidence.KindPassword:
+		return c.Kind
+	case evidence.KindMFAVirtual, evidence.KindMFAHardware, evidence.KindMFAFIDO:
+		return c.Kind + " " + c.ID[strings.LastIndex(c.ID, ":")+1:]
+	}
+	return c.String()
+}
+
+// exceptionCell says which exceptions accept an account's findings, and
+// which did until they expired.
+func exceptionCell(a AccountResult) termText {
+	type use struct {
+		acc   *evidence.Acceptance
+		kinds []string
+	}
+	var uses []*use
+	byEntry := map[int]*use{}
+	for _, f := range a.Items {
+		if f.Exception == nil || f.Status == evidence.StatusResolved {
+			continue
+		}
+		u, ok := byEntry[f.Exception.Entry]
+		if !ok {
+			u = &use{acc: f.Exception}
+			byEntry[f.Exception.Entry] = u
+			uses = append(uses, u)
+		}
+		if !slices.Contains(u.kinds, f.Kind) {
+			u.kinds = append(u.kinds, f.Kind)
+		}
+	}
+	var out []string
+	for _, u := range uses {
+		if u.acc.Expired {
+			out = append(out, fmt.Sprintf("entry %d EXPIRED %s: %s", u.acc.Entry, u.acc.Expires, strings.Join(u.kinds, ", ")))
+		} else {
+			out = append(out, fmt.Sprintf("entry %d until %s: %s", u.acc.Entry, u.acc.Expires, strings.Join(u.kinds, ", ")))
+		}
+	}
+	return orDash(out)
+}
+
+// driftCell says what changed in an account since the baseline.
+func driftCell(a AccountResult) termText {
+	if a.Drift == driftAppeared {
+		return "appeared"
+	}
+	var news, gone []string
+	persisting := 0
+	for _, f := range a.Items {
+		switch f.Drift {
+		case evidence.DriftNew:
+			news = append(news, credShort(f.Credential))
+		case evidence.DriftResolved:
+			gone = append(gone, credShort(f.Credential))
+		case evidence.DriftPersisting:
+			persisting++
+		}
+	}
+	var out []string
+	if len(news) > 0 {
+		out = append(out, "new: "+strings.Join(news, ", "))
+	}
+	if len(gone) > 0 {
+		out = append(out, "resolved: "+strings.Join(gone, ", "))
+	}
+	if len(out) == 0 && (a.Status == orgrun.StatusCompliant || a.Status == orgrun.StatusRootCredentials) {
+		out = append(out, "unchanged")
+	}
+	return orDash(out)
+}
+
+// evidenceLines are what the report says, after the table, of its
+// exceptions and its drift against the baseline.
+func (r *AuditReport) evidenceLines() []string {
+	var out []string
+	if x := r.Exceptions; x != nil {
+		for _, e := range x.Entries {
+			line := fmt.Sprintf("exception %d (%s): %s: %s", e.Index, e.Names(), e.Status, e.Detail)
+			if e.Status == evidence.ExceptionExpired { // the detail says so
+				line = fmt.Sprintf("exception %d (%s): %s", e.Index, e.Names(), e.Detail)
+			}
+			out = append(out, line)
+		}
+		if x.Stale > 0 {
+			out = append(out, fmt.Sprintf("%s expired or accepting nothing: each is a finding", plural(x.Stale, "exception")))
+		}
+	}
+	if d := r.Drift; d != nil {
+		line := fmt.Sprintf("since the baseline of %s: %d new, %d persisting, %d resolved findings",
+			d.BaselineGeneratedAt.UTC().Format(time.RFC3339), d.New, d.Persisting, d.Resolved)
+		var appeared, left []string
+		for _, a := range d.AccountsAppeared {
+			appeared = append(appeared, a.ID+" ("+a.Name+")")
+		}
+		for _, a := range d.AccountsLeft {
+			left = append(left, fmt.Sprintf("%s (%s, %s)", a.ID, a.Name, plural(a.Findings, "finding")))
+		}
+		if len(appeared) > 0 {
+			line += "; accounts appeared: " + strings.Join(appeared, ", ")
+		}
+		if len(left) > 0 {
+			line += "; accounts left: " + strings.Join(left, ", ")
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // statusColor is the colour of an account's status in tables: red for
@@ -127,7 +296,7 @@ func statusColor(status string) string {
 	switch status {
 	case orgrun.StatusCompliant:
 		return colorGreen
-	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed:
+	case orgrun.StatusRootCredentials, orgrun.StatusError, orgrun.StatusFailed, orgrun.StatusBlocked:
 		return colorRed
 	}
 	return colorYellow
@@ -138,18 +307,41 @@ func resultCell(r AccountResult) string {
 	case orgrun.StatusCompliant:
 		return "compliant"
 	case orgrun.StatusRootCredentials:
+		if allAccepted(r) {
+			return "accepted"
+		}
 		return "ROOT CREDENTIALS"
 	case orgrun.StatusError:
 		return "error: " + r.Error
+	case orgrun.StatusBlocked:
+		return blockedCell(r.Result)
 	}
 	return r.Status + ": " + r.Reason
 }
 
-func passwordCell(f *rootcreds.Findings) string {
+// passwordCell says whether the root user has a password, when it was set
+// and when it last signed in, counted back from now (the report's time): a
+// password used last week is a different finding from one unused for years.
+func passwordCell(f *rootcreds.Findings, now time.Time) string {
 	if f.Password == nil {
 		return "-"
 	}
-	return "yes, set " + day(f.Password.Created)
+	return "yes, set " + day(f.Password.Created) + ", " + lastUsedText(f.Password.LastUsed, now)
+}
+
+// lastUsedText is "used 12 days ago", "used today" or "never used".
+func lastUsedText(used *time.Time, now time.Time) string {
+	if used == nil {
+		return "never used"
+	}
+	switch days := int(now.Sub(*used).Hours() / 24); {
+	case days <= 0: // today, or a clock behind AWS's
+		return "used today"
+	case days == 1:
+		return "used 1 day ago"
+	default:
+		return fmt.Sprintf("used %d days ago", days)
+	}
 }
 
 func keysCell(f *rootcreds.Findings) termText {
@@ -191,7 +383,8 @@ func orDash(ss []string) termText {
 
 var auditCSVHeader = []string{"account_id", "name", "email", "state", "status", "reason", "error",
 	"password", "password_created", "access_keys", "active_access_keys", "access_key_ids", "last_key_use",
-	"mfa_devices", "mfa_kinds", "signing_certificates"}
+	"mfa_devices", "mfa_kinds", "signing_certificates", "open_findings", "accepted_findings", "new_findings", "resolved_findings", "drift",
+	"ou_path", "ou_path_ids", "password_last_used"}
 
 func (r *AuditReport) csvHeader() []string { return auditCSVHeader }
 
@@ -206,11 +399,14 @@ func (r *AuditReport) records() []any {
 func (r *AuditReport) csvRows() [][]string {
 	var rows [][]string
 	for _, r := range r.Accounts {
-		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", ""}
+		row := []string{r.ID, r.Name, r.Email, r.State, r.Status, r.Reason, r.Error, "", "", "", "", "", "", "", "", "", "", "", "", "", r.Drift, r.OUPath, r.OUPathIDs, ""}
 		if f := r.Findings; f != nil {
 			row[7] = strconv.FormatBool(f.Password != nil)
 			if f.Password != nil {
 				row[8] = f.Password.Created.UTC().Format(time.RFC3339)
+				if f.Password.LastUsed != nil {
+					row[23] = f.Password.LastUsed.UTC().Format(time.RFC3339)
+				}
 			}
 			var ids, kinds []string
 			var lastUse time.Time
@@ -232,8 +428,33 @@ func (r *AuditReport) csvRows() [][]string {
 				row[12] = lastUse.UTC().Format(time.RFC3339)
 			}
 			row[13], row[14], row[15] = strconv.Itoa(len(f.MFADevices)), strings.Join(kinds, " "), strconv.Itoa(len(f.SigningCertificates))
+			c := evidence.Count(r.Items)
+			row[16], row[17], row[18], row[19] = strconv.Itoa(c.Open), strconv.Itoa(c.Accepted), strconv.Itoa(c.New), strconv.Itoa(c.Resolved)
 		}
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// compliance judges every account the audit reached by every check: the
+// audited ones by their findings, those it could not audit (an error, or
+// Ctrl-C) as UNKNOWN. Skipped accounts (the management account, accounts
+// not ACTIVE) cannot be audited with AssumeRoot and have no checks.
+func (r *AuditReport) compliance() complianceSet {
+	set := complianceSet{Region: r.region, Importer: r.importer}
+	for _, a := range r.Accounts {
+		var results []evidence.CheckResult
+		switch a.Status {
+		case orgrun.StatusCompliant, orgrun.StatusRootCredentials:
+			results = evidence.Evaluate(a.Items)
+		case orgrun.StatusError:
+			results = evidence.Unknown(a.Error)
+		case orgrun.StatusInterrupted:
+			results = evidence.Unknown(a.Reason)
+		default:
+			continue
+		}
+		set.Accounts = append(set.Accounts, complianceAccount{Account: a.Account, Results: results})
+	}
+	return set
 }

@@ -63,6 +63,9 @@ type Deps struct {
 	auditFile auditFileWrapper
 	// Getenv reads the process environment; nil is os.Getenv.
 	Getenv func(string) string
+	// Environ lists the process environment that the programs rootctl
+	// starts (exec) inherit; nil is os.Environ.
+	Environ func() []string
 }
 
 func (d *Deps) getenv(key string) string {
@@ -70,6 +73,13 @@ func (d *Deps) getenv(key string) string {
 		return d.Getenv(key)
 	}
 	return os.Getenv(key)
+}
+
+func (d *Deps) environ() []string {
+	if d.Environ != nil {
+		return d.Environ()
+	}
+	return os.Environ()
 }
 
 const defaultRegion = awsconfig.DefaultRegion

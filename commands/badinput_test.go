@@ -2,10 +2,12 @@ package commands
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
 )
@@ -51,6 +53,26 @@ func TestBadInputChangesNothing(t *testing.T) {
 		args []string
 		want string
 	}
+	// Exceptions files and baselines that are refused before any session.
+	exDir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(exDir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	today := time.Now().UTC()
+	entries := 0
+	entry := func(fields string) string {
+		entries++
+		return file(fmt.Sprintf("exceptions-%d.yaml", entries), "version: 1\nexceptions:\n  - {"+fields+"}\n")
+	}
+	base := `account: "333333333303", reason: r, approved_by: a, `
+	approved := today.AddDate(0, 0, -10).Format(time.DateOnly)
+	good := base + "accept: [password], approved_on: " + approved + ", expires: " + today.AddDate(0, 0, 30).Format(time.DateOnly)
+	baseline := func(name, doc string) string { return file(name, doc) }
+	otherOrg := baseline("other-org.json", `{"schema_version": 2, "organization_id": "o-other0000001", "generated_at": "2026-11-01T00:00:00Z", "accounts": [], "summary": {"with_root_credentials": 0}}`)
 	// An audit or locks run whose selection matches no account, or names an
 	// OU or account that is not there, writes nothing to stdout in any
 	// format: a pipeline must not read "no root credentials" from it.
@@ -106,6 +128,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"locks"}, "--reason is required"},
 		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-nothere1"}, "no such OU"},
 		{[]string{"locks", "--reason", "r", "--concurrency", "-3"}, "--concurrency -3"},
+		{[]string{"locks", "--reason", "r", "--queue-regions", "us-east-1,moon"}, `--queue-regions "us-east-1,moon": want region names such as us-east-1,eu-west-1`},
+		{[]string{"locks", "--reason", "r", "--queue-regions", ""}, `--queue-regions "": want region names`},
 		{[]string{"delete", "--reason", "r", "--all-accounts", "--request-timeout", "0", "--yes"}, "--request-timeout 0s: want a duration above 0 and at most 10m"},
 		{[]string{"status", "--request-timeout", "-1s"}, "--request-timeout -1s: want a duration above 0 and at most 10m"},
 		{[]string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--request-timeout", "11m", "--yes"}, "--request-timeout 11m0s: want"},
@@ -177,6 +201,36 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"locks", "--reason", "r", "--tag", "env=prd"}, "so nothing was checked"},
 		{[]string{"locks", "--reason", "r", "--ou", "ou-d3m0-empty001", "-o", "json"}, "so nothing was checked"},
 		{[]string{"locks", "--reason", "r", "444444444402", "--exclude", "444444444402", "-o", "json"}, "so nothing was checked"},
+
+		// Exceptions that cannot be trusted, and baselines of something else.
+		{[]string{"audit", "--exceptions", file("malformed.yaml", "version: 1\nexceptions: [\n")}, "malformed.yaml: not YAML or JSON: line 2: did not find expected node content (the format: docs/exceptions.md)"},
+		{[]string{"audit", "--exceptions", entry(strings.Replace(good, "[password]", "[password, mfa]", 1))}, `entry 1 (line 3): accept: unknown credential kind "mfa": want password, access_key, mfa_virtual, mfa_hardware, mfa_fido, signing_certificate`},
+		{[]string{"audit", "--exceptions", entry(good + ", owner: me")}, `unknown field "owner": want account, ou, accept, reason, approved_by, approved_on, expires`},
+		{[]string{"audit", "--exceptions", entry(base + "accept: [password], approved_on: 2026-11-02, expires: 2026-11-01")}, "expires 2026-11-01 is before approved_on 2026-11-02: an exception cannot expire before it is approved"},
+		{[]string{"audit", "--exceptions", entry(base + "accept: [password], approved_on: " + approved + ", expires: " + today.AddDate(1, 1, 0).Format(time.DateOnly))}, "an exception lasts at most 366 days; approve it again before then"},
+		{[]string{"audit", "-o", "json", "--exceptions", entry(base + "accept: [password], approved_on: " + today.AddDate(0, 0, 2).Format(time.DateOnly) + ", expires: " + today.AddDate(0, 0, 30).Format(time.DateOnly))}, "is in the future: write the day it was approved"},
+		{[]string{"audit", "--exceptions", entry(strings.Replace(good, `"333333333303"`, "333333333303", 1))}, `write the account ID in quotes ("333333333303")`},
+		{[]string{"audit", "--exceptions", file("empty.yaml", "")}, "the file is empty: want version: 1 and a list of exceptions"},
+		{[]string{"audit", "--exceptions", filepath.Join(exDir, "none.yaml")}, "--exceptions: open " + filepath.Join(exDir, "none.yaml") + ": no such file or directory"},
+		{[]string{"audit", "--baseline", otherOrg}, "--baseline " + otherOrg + " is a report of organization o-other0000001, and this is o-demo7rootctl: pass a baseline of this organization"},
+		{[]string{"audit", "-o", "ndjson", "--baseline", baseline("v1.json", `{"schema_version": 1, "organization_id": "o-demo7rootctl", "accounts": [], "summary": {"with_root_credentials": 0}}`)}, "schema_version 1: this rootctl reads schema version 2; make a new baseline with this rootctl (rootctl audit -o json > baseline.json)"},
+		{[]string{"audit", "--baseline", baseline("v3.json", `{"schema_version": 3, "organization_id": "o-demo7rootctl", "accounts": [], "summary": {"with_root_credentials": 0}}`)}, "schema_version 3: this rootctl reads schema version 2"},
+		{[]string{"audit", "--baseline", baseline("nover.json", `{"organization_id": "o-demo7rootctl", "accounts": []}`)}, "no schema_version, so not a report of rootctl audit -o json: pass the JSON report of an earlier run (rootctl audit -o json > baseline.json)"},
+		{[]string{"audit", "--baseline", baseline("lines.ndjson", `{"schema_version":2,"organization_id":"o-demo7rootctl","account_id":"333333333301"}`+"\n"+`{"schema_version":2}`+"\n")}, "not one JSON document (an NDJSON or CSV report?)"},
+		{[]string{"audit", "--baseline", baseline("locks.json", `{"schema_version": 2, "organization_id": "o-demo7rootctl", "accounts": [], "summary": {"locked": 0}}`)}, "not an audit report (no accounts and audit summary)"},
+		{[]string{"audit", "--fail-on", "new"}, "--fail-on new needs --baseline PREVIOUS.json: new is what the baseline did not have"},
+		{[]string{"audit", "--fail-on", "all", "--baseline", otherOrg}, `--fail-on "all": want one of any, new`},
+		// preflight.
+		{[]string{"preflight", "--task", "admin"}, `--task: unknown task "admin": want one of audit (IAMAuditRootUserCredentials)`},
+		{[]string{"preflight", "--task", ""}, `--task: unknown task ""`},
+		{[]string{"preflight", "--concurrency", "0"}, "--concurrency 0: want 1 to 1000"},
+		{[]string{"preflight", "--rate", "NaN"}, "--rate NaN"},
+		{[]string{"preflight", "-o", "csv"}, `--output "csv"`},
+		{[]string{"preflight", "--ou", "ou-d3m0-nothere1"}, "--ou ou-d3m0-nothere1: no such OU"},
+		{[]string{"preflight", "--tag", "env=prd", "-o", "json"}, "matches the selection (--tag env=prd), so nothing was checked"},
+		{[]string{"preflight", "--accounts", "12"}, "want 12 digits"},
+		{[]string{"preflight", "999999999999"}, "account 999999999999 is not an account of organization o-demo7rootctl"},
+		{[]string{"preflight", "--no-preflight"}, "flag provided but not defined: -no-preflight"},
 
 		// Numbers that are not numbers, and a queue URL that is not https.
 		{[]string{"audit", "--rate", "NaN"}, "--rate NaN"},

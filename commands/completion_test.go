@@ -42,7 +42,7 @@ func TestBashCompletion(t *testing.T) {
 	}{
 		{"rootctl au", "audit"},
 		{"rootctl hook ", "account-created"},
-		{"rootctl audit --ex", "--exclude --exit-zero"},
+		{"rootctl audit --ex", "--exclude --exit-zero --exceptions"},
 		{"rootctl unlock s", "s3 sqs"},
 	} {
 		words := strings.Fields(tc.words)

@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,6 +111,53 @@ func TestExec(t *testing.T) {
 			t.Fatalf("exit %d %q", code, stderr)
 		}
 	})
+}
+
+// exec hands the command the session and nothing that would make it use
+// other credentials: every AWS_* credential, profile, Region and endpoint
+// variable of rootctl's own environment is dropped, the session's set
+// once each, and the rest passed through.
+func TestExecHandsTheCommandOnlyTheSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{})
+	h.env = append([]string{"PATH=" + os.Getenv("PATH")}, // nothing of the test's own environment
+		"AWS_PROFILE=evil", "AWS_DEFAULT_PROFILE=evil", "AWS_ACCESS_KEY_ID=AKIAEVILEVILEVILEVIL", "AWS_SECRET_ACCESS_KEY=evil",
+		"AWS_SESSION_TOKEN=evil", "AWS_SECURITY_TOKEN=evil", "AWS_REGION=eu-west-9", "AWS_DEFAULT_REGION=eu-west-9",
+		"AWS_CREDENTIAL_EXPIRATION=2000-01-01T00:00:00Z", "AWS_ENDPOINT_URL=http://evil.example", credentialProcessMarker+"=1",
+		"ROOTCTL_TEST_KEPT=kept")
+	code, out, stderr := h.run("exec", "--account", "444444444402", "--task", "s3-unlock", "--reason", "INC-7", "--", "env")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	seen := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		seen[k] = append(seen[k], v)
+	}
+	var aws []string
+	for k, vs := range seen {
+		if strings.HasPrefix(k, "AWS_") || k == credentialProcessMarker {
+			for range vs {
+				aws = append(aws, k)
+			}
+		}
+	}
+	slices.Sort(aws)
+	want := []string{"AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_REGION",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+	if !slices.Equal(aws, want) {
+		t.Fatalf("the command saw %q, want each of %q once", aws, want)
+	}
+	one := func(k string) string { return seen[k][0] }
+	if !strings.HasPrefix(one("AWS_ACCESS_KEY_ID"), "ASIA") || one("AWS_SECRET_ACCESS_KEY") == "evil" || one("AWS_SESSION_TOKEN") == "evil" ||
+		one("AWS_REGION") != "us-east-1" || one("AWS_DEFAULT_REGION") != "us-east-1" || one("AWS_ENDPOINT_URL") != h.srv.URL() ||
+		one("AWS_CREDENTIAL_EXPIRATION") == "2000-01-01T00:00:00Z" {
+		t.Fatalf("the command saw key %s, region %s/%s, endpoint %s, expiry %s: want the session's", one("AWS_ACCESS_KEY_ID"),
+			one("AWS_REGION"), one("AWS_DEFAULT_REGION"), one("AWS_ENDPOINT_URL"), one("AWS_CREDENTIAL_EXPIRATION"))
+	}
+	if got := seen["ROOTCTL_TEST_KEPT"]; !slices.Equal(got, []string{"kept"}) {
+		t.Fatalf("ROOTCTL_TEST_KEPT %q: the rest of the environment must pass through", got)
+	}
 }
 
 // credentials takes -o like every command; --format, its former name,

@@ -76,7 +76,7 @@ func ExecCommand(ctx context.Context, in SessionInput, argv []string, deps *Deps
 		stderr = &lockedWriter{w: stderr}
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = deps.IO.In, deps.IO.Out, stderr
-	cmd.Env = append(withoutAWSCredentials(os.Environ()), sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)...)
+	cmd.Env = append(withoutAWSCredentials(deps.environ()), sessionEnv(run, sess, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)...)
 
 	left := sess.Expires.Sub(run.env.Now())
 	warn := func() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ type harness struct {
 	outTTY  bool // stdout is a terminal: colour, unless noColor
 	noColor bool
 	state   string // rootctl's state directory: audit log and backups
+	// env, when set, is the process environment rootctl sees (Deps.Environ
+	// and Deps.Getenv); nil leaves the test's own.
+	env []string
 }
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
@@ -50,7 +54,20 @@ func demoOrg(t *testing.T) *fixtures.Org {
 // the harness's credentials.
 func (h *harness) deps(stdout, stderr *bytes.Buffer) *Deps {
 	io := &IOStreams{In: strings.NewReader(h.stdin), Out: stdout, ErrOut: stderr, InTTY: h.tty, ErrTTY: h.errTTY, OutTTY: h.outTTY, NoColor: h.noColor}
-	return &Deps{IO: io, StateDir: h.state, LoadAWS: loadStatic(h.srv.URL(), h.creds, h.srv.Now)}
+	d := &Deps{IO: io, StateDir: h.state, LoadAWS: loadStatic(h.srv.URL(), h.creds, h.srv.Now)}
+	if h.env != nil {
+		env := slices.Clone(h.env)
+		d.Environ = func() []string { return slices.Clone(env) }
+		d.Getenv = func(key string) string {
+			for _, kv := range env {
+				if k, v, _ := strings.Cut(kv, "="); k == key {
+					return v
+				}
+			}
+			return ""
+		}
+	}
+	return d
 }
 
 // loadStatic is a Deps.LoadAWS that reaches the emulator at endpoint with
@@ -110,4 +127,42 @@ func parseJSON[T any](t *testing.T, out string) T {
 		t.Fatalf("output is not one JSON document of %T: %v\n%s", v, err, out)
 	}
 	return v
+}
+
+// reportOrg is the demo organization without the two OUs whose guardrails
+// block root sessions (Legacy, Restricted-Data) and their accounts: for
+// tests of reports (exceptions, drift, formats, OU paths) that are not
+// about guardrails, so that their figures do not move with the demo's
+// guardrails. The guardrails are tested with the whole demo.
+func reportOrg(t *testing.T) *fixtures.Org {
+	t.Helper()
+	org := demoOrg(t)
+	gone := map[string]bool{"ou-d3m0-legacy01": true, "ou-d3m0-restrict": true}
+	var ous []fixtures.OU
+	for _, ou := range org.OUs {
+		if !gone[ou.ID] {
+			ous = append(ous, ou)
+		}
+	}
+	var accounts []fixtures.Account
+	for _, a := range org.Accounts {
+		if !gone[a.Parent] {
+			accounts = append(accounts, a)
+		}
+	}
+	var policies []fixtures.OrgPolicy
+	for _, p := range org.Policies {
+		var targets []string
+		for _, tg := range p.Targets {
+			if !gone[tg] {
+				targets = append(targets, tg)
+			}
+		}
+		if len(targets) > 0 || len(p.Targets) == 0 {
+			p.Targets = targets
+			policies = append(policies, p)
+		}
+	}
+	org.OUs, org.Accounts, org.Policies = ous, accounts, policies
+	return org
 }

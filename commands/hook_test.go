@@ -64,7 +64,8 @@ func TestHookCompliantAccount(t *testing.T) {
 	if r.Account.ID != "222222222201" || r.Account.State != "ACTIVE" || r.Reason != defaultHookReason {
 		t.Fatalf("account %+v, reason %q", r.Account, r.Reason)
 	}
-	want := []string{"sts:GetCallerIdentity", "organizations:DescribeOrganization", "organizations:DescribeAccount", "sts:AssumeRoot", "iam:GetAccountSummary"}
+	want := []string{"sts:GetCallerIdentity", "organizations:DescribeOrganization", "organizations:DescribeAccount",
+		"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "sts:AssumeRoot", "iam:GetAccountSummary"}
 	if got := callsOf(h.srv.Calls()); !slices.Equal(got, want) {
 		t.Fatalf("calls = %v, want %v", got, want)
 	}

@@ -62,6 +62,9 @@ func (r *HookReport) render(s *screen) error {
 	if a := r.Account; a.ID != "" {
 		s.printf("Account:   %s\n", strings.Join(nonEmpty(a.ID, a.Name, a.Email, a.State), " "))
 	}
+	if a := r.Account; a.OUPath != "" {
+		s.printf("OU:        %s (%s)\n", a.OUPath, a.OUPathIDs)
+	}
 	if r.Moved != "" {
 		s.printf("Moved to:  %s\n", r.Moved)
 	}

@@ -130,7 +130,7 @@ func TestHostileNamesAreEscapedInEveryTable(t *testing.T) {
 		{"delete plan and table", []string{"delete", "--accounts", "333333333304", "--reason", "r", "--dry-run"},
 			[]string{"  333333333304 " + hostileEscaped, "333333333304 │ " + hostileEscaped}},
 		{"recovery plan", []string{"recovery", "--accounts", "333333333304", "--reason", "r", "--dry-run"}, []string{"  333333333304 " + hostileEscaped}},
-		{"locks table", []string{"locks", "--accounts", "444444444402", "--reason", "r"}, []string{`444444444402 │ =HYPERLINK("http://evil") │ dev-tools-artifacts`, `Deny\u202e\u200bAll`}},
+		{"locks table", []string{"locks", "--accounts", "444444444402", "--reason", "r"}, []string{`444444444402 │ =HYPERLINK("http://evil") │ Root/Development │ dev-tools-artifacts`, `Deny\u202e\u200bAll`}},
 		{"unlock shows the policy", []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--dry-run"},
 			[]string{`"Sid": "Deny\u202e\u200bAll"`}},
 		{"hook report", []string{"hook", "account-created", "--account-id", "333333333304", "-o", "table"}, []string{"Account:   333333333304 " + hostileEscaped + " =cmd|' /C calc'!A0@example.com ACTIVE"}},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rootctl/rootctl/evidence"
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/unlock"
 )
@@ -39,6 +40,11 @@ func TestEveryInputFileIsCapped(t *testing.T) {
 	overBackup := over("backup.json", unlock.MaxBackupSize)
 	overPolicy := over("policy.json", maxPolicyFile)
 	overEvent := over("event.json", maxEvent)
+	overExceptions := over("exceptions.yaml", evidence.ExceptionsLimit)
+	overBaseline := filepath.Join(dir, "baseline.json") // sparse: 128 MiB of nothing
+	if err := os.WriteFile(overBaseline, nil, 0o600); err != nil || os.Truncate(overBaseline, baselineLimit+1) != nil {
+		t.Fatal("cannot make a sparse file", err)
+	}
 
 	unlockArgs := []string{"unlock", "s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--reason", "r", "--yes"}
 	restoreArgs := []string{"unlock", "s3", "--reason", "r", "--yes", "--restore"}
@@ -53,15 +59,21 @@ func TestEveryInputFileIsCapped(t *testing.T) {
 		{"sim serve --org with /dev/zero", []string{"sim", "serve", "--addr", "127.0.0.1:0", "--org", "/dev/zero"}, "--org: fixture /dev/zero: not a regular file"},
 		{"sim serve --org with a named pipe", []string{"sim", "serve", "--addr", "127.0.0.1:0", "--org", fifo}, "not a regular file"},
 		{"sim serve --org with a file over 16 MiB", []string{"sim", "serve", "--addr", "127.0.0.1:0", "--org", overFixture}, "larger than 16 MiB"},
-		{"--restore with /dev/zero", append(restoreArgs, "/dev/zero"), "--restore: /dev/zero: not a regular file (it is a device)"},
+		{"--restore with /dev/zero", append(restoreArgs, "/dev/zero"), "--restore: /dev/zero: not a regular file (it is a character device)"},
 		{"--restore with a named pipe", append(restoreArgs, fifo), "--restore: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--restore with a file over 1 MiB", append(restoreArgs, overBackup), "--restore: " + overBackup + ": file too large: the limit is 1 MiB"},
-		{"--policy-file with /dev/zero", append(unlockArgs, "--policy-file", "/dev/zero"), "--policy-file: /dev/zero: not a regular file (it is a device)"},
+		{"--policy-file with /dev/zero", append(unlockArgs, "--policy-file", "/dev/zero"), "--policy-file: /dev/zero: not a regular file (it is a character device)"},
 		{"--policy-file with a named pipe", append(unlockArgs, "--policy-file", fifo), "--policy-file: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--policy-file over 20 KB", append(unlockArgs, "--policy-file", overPolicy), "is over 20 KB"},
-		{"--event with /dev/zero", []string{"hook", "account-created", "--event", "/dev/zero"}, "--event: /dev/zero: not a regular file (it is a device)"},
+		{"--event with /dev/zero", []string{"hook", "account-created", "--event", "/dev/zero"}, "--event: /dev/zero: not a regular file (it is a character device)"},
 		{"--event with a named pipe", []string{"hook", "account-created", "--event", fifo}, "--event: " + fifo + ": not a regular file (it is a named pipe)"},
 		{"--event over 256 KB", []string{"hook", "account-created", "--event", overEvent}, "larger than an EventBridge event"},
+		{"--exceptions with /dev/zero", []string{"audit", "--exceptions", "/dev/zero"}, "--exceptions: /dev/zero: not a regular file (it is a character device)"},
+		{"--exceptions with a named pipe", []string{"audit", "--exceptions", fifo}, "--exceptions: " + fifo + ": not a regular file (it is a named pipe)"},
+		{"--exceptions over 1 MiB", []string{"audit", "--exceptions", overExceptions}, "--exceptions: " + overExceptions + ": file too large: the limit is 1 MiB"},
+		{"--baseline with /dev/zero", []string{"audit", "--baseline", "/dev/zero"}, "--baseline: /dev/zero: not a regular file (it is a character device)"},
+		{"--baseline with a named pipe", []string{"audit", "--baseline", fifo}, "--baseline: " + fifo + ": not a regular file (it is a named pipe)"},
+		{"--baseline over 128 MiB", []string{"audit", "--baseline", overBaseline}, "--baseline: " + overBaseline + ": file too large: the limit is 128 MiB"},
 	} {
 		h := newHarness(t, demoOrg(t), fixtures.Options{})
 		type result struct {

@@ -20,14 +20,17 @@ type JobReport struct {
 }
 
 func (r *JobReport) render(s *screen) error {
-	t := s.table(cols("Account"), optional("Name"), cols("Status", "Credential", "Outcome"))
+	t := s.table(cols("Account"), optional("Name", "OU"), cols("Status", "Credential", "Outcome"))
 	for _, a := range r.Accounts {
 		note := a.Reason
 		if a.Error != "" {
 			note = a.Error
 		}
+		if a.Status == orgrun.StatusBlocked {
+			note = blockedCell(a.Result)
+		}
 		if len(a.Actions) == 0 {
-			t.Append(a.ID, a.Name, a.Status, "-", orDash(nonEmpty(note)))
+			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), a.Status, "-", orDash(nonEmpty(note)))
 			continue
 		}
 		for i, act := range a.Actions {
@@ -42,7 +45,7 @@ func (r *JobReport) render(s *screen) error {
 			if act.Outcome == rootcreds.Held {
 				outcome += ": " + act.Note + " (--accept " + string(act.Risk) + ")"
 			}
-			t.Append(a.ID, a.Name, status, act.Item.String(), outcome)
+			t.Append(a.ID, a.Name, orDash(nonEmpty(a.OUPath)), status, act.Item.String(), outcome)
 		}
 	}
 	if err := t.Render(); err != nil {
@@ -53,7 +56,7 @@ func (r *JobReport) render(s *screen) error {
 	if sum.HeldSteps > 0 {
 		held = fmt.Sprintf(", %d risky steps held", sum.HeldSteps)
 	}
-	s.printf("%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s\n",
-		sum.Accounts, sum.Done, sum.Changes, sum.NothingToDo, sum.Planned, sum.Failed, sum.Errors, sum.Skipped, sum.Interrupted, held)
+	s.printf("%d accounts: %d done (%d changes), %d nothing to do, %d planned, %d failed, %d errors, %d skipped, %d interrupted%s%s\n",
+		sum.Accounts, sum.Done, sum.Changes, sum.NothingToDo, sum.Planned, sum.Failed, sum.Errors, sum.Skipped, sum.Interrupted, blockedNote(sum.Blocked), held)
 	return nil
 }

@@ -21,6 +21,7 @@ type jobInput struct {
 	DryRun      bool
 	Yes         bool
 	Wide        bool
+	NoPreflight bool
 }
 
 var jobFormats = []string{"table", "json"}
@@ -33,7 +34,8 @@ func (in *jobInput) flags(changes bool) []cli.Flag {
 		flags = append(flags, changeFlags(&in.DryRun, &in.Yes)...)
 	}
 	flags = append(flags, outputFlags(&in.Wide, jobFormats...)...)
-	return append(flags, &cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"})
+	return append(flags, &cli.IntFlag{Name: "concurrency", Value: orgrun.DefaultConcurrency, Destination: &in.Concurrency, Usage: "work on at most `N` accounts at once"},
+		preflightFlag(&in.NoPreflight))
 }
 
 // read takes the AWS, selection and output flags from c.
@@ -90,7 +92,11 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	}
 	op := &jobOperator{deps: deps, in: in, report: &JobReport{Header: newHeader(lister.Org.ID, run.env.Now()), Command: job.Command,
 		Caller: run.caller, Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}}
-	return engineError(orgrun.RunJob(ctx, run.orgRun(lister, in.Selection, in.Concurrency), job, in.DryRun, op), in.Selection)
+	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
+	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
+	err = orgrun.RunJob(ctx, orgRun, job, in.DryRun, op)
+	guardNotes(deps.IO, orgRun.Guard)
+	return engineError(err, in.Selection)
 }
 
 // jobOperator is the user the engine shows a Job's plan and asks: the
@@ -147,6 +153,14 @@ func printPlan(w io.Writer, r *orgrun.JobRun) {
 		}
 	}
 	printf(w, "%d changes in %d accounts.\n", r.PlannedChanges(), r.Summary.Planned)
+	if r.Summary.Blocked > 0 {
+		printf(w, "%d accounts are blocked by a guardrail; nothing will be done there:\n", r.Summary.Blocked)
+		for _, a := range r.Accounts {
+			if a.Status == orgrun.StatusBlocked {
+				printf(w, "  %s %s: %s\n", a.ID, a.Name, a.Reason)
+			}
+		}
+	}
 	if r.Summary.HeldSteps > 0 {
 		printf(w, "%d risky steps held back.\n", r.Summary.HeldSteps)
 	}

@@ -17,6 +17,17 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// The output formats, each exported in one place (export).
+const (
+	formatTable  = "table"  // for a person: tables and lines
+	formatJSON   = "json"   // one document
+	formatCSV    = "csv"    // a rowReport's rows
+	formatNDJSON = "ndjson" // a rowReport's records, one a line
+	formatOCSF   = "ocsf"   // a complianceReport's checks: OCSF Compliance Finding events
+	formatASFF   = "asff"   // a complianceReport's checks: AWS Security Finding Format
+	formatHTML   = "html"   // an htmlReport: one self-contained page
+)
+
 // outputFlags are -o/--output, with the formats a command supports (the
 // first is the default), and, for a command whose tables may be narrowed to
 // the terminal, --wide.
@@ -76,23 +87,47 @@ type rowReport interface {
 	records() []any
 }
 
+// htmlReport is a report that renders itself as one HTML page.
+type htmlReport interface {
+	report
+	writeHTML(w io.Writer) error
+}
+
 // export writes r to stdout in format: json (one document), csv or ndjson
-// (a rowReport's records), or a table and lines for a person. The schema
-// version is stamped here, and every write error is returned.
+// (a rowReport's records), ocsf or asff (a complianceReport's checks, as a
+// JSON array of events or findings), html (an htmlReport's page), or a
+// table and lines for a person. The schema version is stamped here, and
+// every write error is returned.
 func export(io *IOStreams, format string, wide bool, r report) error {
 	h := r.header()
 	h.SchemaVersion = schemaVersion
 	out := &errWriter{w: io.Out}
 	var err error
 	switch format {
-	case "json":
+	case formatJSON:
 		err = printJSON(out, r)
-	case "csv", "ndjson":
+	case formatOCSF, formatASFF:
+		c, ok := r.(complianceReport)
+		if !ok {
+			return fmt.Errorf("-o %s: this report has no compliance checks (use -o json)", format)
+		}
+		if format == formatOCSF {
+			err = printJSON(out, ocsfEvents(*h, c.compliance()))
+		} else {
+			err = printJSON(out, asffFindings(*h, c.compliance()))
+		}
+	case formatHTML:
+		p, ok := r.(htmlReport)
+		if !ok {
+			return fmt.Errorf("-o html: this report has no page (use -o json)")
+		}
+		err = p.writeHTML(out)
+	case formatCSV, formatNDJSON:
 		rows, ok := r.(rowReport)
 		if !ok {
 			return fmt.Errorf("-o %s: this report has no rows (use -o json)", format)
 		}
-		if format == "csv" {
+		if format == formatCSV {
 			err = writeCSV(out, rows.csvHeader(), rows.csvRows())
 			break
 		}

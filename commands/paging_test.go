@@ -89,11 +89,12 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 			}},
 		{name: "audit reads every account (ListAccounts)", args: []string{"audit", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
-				if ids := auditIDs(t, out); code != ExitFindings || len(ids) != 15 {
+				// Partial: the Legacy OU's deny-root SCP refuses two accounts' root sessions.
+				if ids := auditIDs(t, out); code != ExitPartial || len(ids) != 18 {
 					t.Fatalf("exit %d, %d accounts: %v; %s", code, len(ids), ids, stderr)
 				}
 			}},
-		{name: "audit --ou reads every account and child OU (ListAccountsForParent, ListOrganizationalUnitsForParent)",
+		{name: "audit --ou reads every account (ListAccounts, by path prefix) and every OU name on their paths (ListRoots, ListOrganizationalUnitsForParent)",
 			args: []string{"audit", "--ou", "ou-d3m0-prod0001", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
 				if ids := auditIDs(t, out); !slices.Equal(ids, []string{"333333333301", "333333333302", "333333333303", "333333333304"}) {
@@ -110,7 +111,7 @@ func TestEveryListIsReadToItsLastPage(t *testing.T) {
 			org: moreCredentials, args: []string{"audit", "--accounts", "444444444405", "-o", "json"},
 			check: func(t *testing.T, h *harness, code int, out, stderr string) {
 				r := parseJSON[AuditReport](t, out)
-				want := "password 2020-05-01; key AKIA3DEMO0DEVEVERY01 Active created 2020-05-01 used never; key AKIA3DEMO0DEVEVERY02 Inactive created 2020-05-01 used never; " +
+				want := "password 2020-05-01 used 2020-06-15; key AKIA3DEMO0DEVEVERY01 Active created 2020-05-01 used never; key AKIA3DEMO0DEVEVERY02 Inactive created 2020-05-01 used never; " +
 					"mfa virtual arn:aws:iam::444444444405:mfa/root-account-mfa-device 2020-05-01; mfa hardware GAHT12345678 2020-05-01; " +
 					"cert DEMOCERT4444444444050000 Inactive 2020-05-02; cert DEMOCERT4444444444050001 Active 2020-05-01"
 				if len(r.Accounts) != 1 || brief(r.Accounts[0]) != want {

@@ -20,7 +20,7 @@ func TestTheGlobalServicesAreSignedForTheirOwnRegionWhateverTheRegion(t *testing
 		t.Fatalf("exit %d, want %d; stderr: %s", code, ExitFindings, stderr)
 	}
 	r := parseJSON[AuditReport](t, out)
-	if len(r.Accounts) != 1 || brief(r.Accounts[0]) != "password 2022-01-10" {
+	if len(r.Accounts) != 1 || brief(r.Accounts[0]) != "password 2022-01-10 used 2025-06-01" {
 		t.Fatalf("report %+v", r.Accounts)
 	}
 	services := map[string]bool{}
@@ -48,7 +48,7 @@ func TestAnAuditCompletesAgainstAnAWSClockTwentyMinutesAhead(t *testing.T) {
 		t.Fatalf("exit %d, want %d; stderr: %s", code, ExitFindings, stderr)
 	}
 	r := parseJSON[AuditReport](t, out)
-	if len(r.Accounts) != 1 || brief(r.Accounts[0]) != "password 2022-01-10" {
+	if len(r.Accounts) != 1 || brief(r.Accounts[0]) != "password 2022-01-10 used 2025-06-01" {
 		t.Fatalf("report %+v", r.Accounts)
 	}
 	var refused []string

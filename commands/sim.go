@@ -22,6 +22,7 @@ type SimServeInput struct {
 	ErrorRate float64
 	Quotas    bool
 	PageSize  int
+	NoPaths   bool
 }
 
 func simCommand(deps *Deps) *cli.Command {
@@ -55,6 +56,7 @@ Examples:
 				&cli.Float64Flag{Name: "error-rate", Destination: &in.ErrorRate, Usage: "answer a fraction `P` (0..1) of requests with a 503"},
 				&cli.BoolFlag{Name: "aws-quotas", Destination: &in.Quotas, Usage: "apply AWS's published Organizations and CloudTrail request-rate quotas"},
 				&cli.IntFlag{Name: "page-size", Destination: &in.PageSize, Usage: "cap list pages at `N` items to exercise pagination"},
+				&cli.BoolFlag{Name: "no-paths", Destination: &in.NoPaths, Usage: "answer without Account.Paths and OU paths, as Organizations did before March 2026 (clients walk the tree)"},
 			},
 			Action: func(c *cli.Context) error {
 				if err := noArgs(c); err != nil {
@@ -93,7 +95,7 @@ func SimServe(ctx context.Context, in SimServeInput, out io.Writer) error {
 		}
 	}
 	opts := fixtures.Options{
-		Latency: in.Latency, ErrorRate: in.ErrorRate, PageSize: in.PageSize,
+		Latency: in.Latency, ErrorRate: in.ErrorRate, PageSize: in.PageSize, NoPaths: in.NoPaths,
 		Throttle: fixtures.Limit{Rate: in.Throttle, Burst: max(1, int(in.Throttle))},
 	}
 	if in.Quotas {

@@ -67,15 +67,21 @@ func TestAuditAgainstSimServeProcess(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("%d accounts reported, want %d", len(got), len(want))
 	}
-	if sent := trips.calls("sts") + trips.calls("iam"); sent != reported {
-		t.Errorf("%d STS and IAM requests sent, the report counts %d", sent, reported)
+	// The report counts each account's requests; the run adds one
+	// GetCallerIdentity, for the pre-flight check of the caller's SCPs.
+	if sent := trips.calls("sts") + trips.calls("iam"); sent != reported+1 {
+		t.Errorf("%d STS and IAM requests sent, the report counts %d (and GetCallerIdentity)", sent, reported)
 	}
-	if got := trips.calls("sts"); got != audited {
-		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited", got, audited)
+	if got := trips.calls("sts"); got != audited+1 {
+		t.Errorf("%d STS requests, want one AssumeRoot for each of the %d accounts audited, and GetCallerIdentity", got, audited)
 	}
-	// DescribeOrganization, then 46 accounts in pages of 20.
-	if got := trips.calls("organizations"); got != 4 {
-		t.Errorf("%d Organizations requests, want 4: %v", got, trips.ops)
+	// DescribeOrganization, then 46 accounts in pages of 20 (3); for the
+	// OU names, ListRoots and the child OUs of the root and of the 10
+	// top-level OUs (12); the pre-flight check's ListRoots, ListPolicies of
+	// the SCPs, the targets of the 3 custom SCPs, the SCPs attached to the
+	// root and to the 10 top-level OUs (11), and 4 SCP documents (20).
+	if got := trips.calls("organizations"); got != 4+12+20 {
+		t.Errorf("%d Organizations requests answered, want 36: %v (unanswered: %v)", got, trips.ops, trips.unanswered)
 	}
 	if trips.mean() <= 0 {
 		t.Errorf("mean round trip %v, want it timed", trips.mean())

@@ -16,6 +16,8 @@ import (
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/inputfile"
 	"github.com/rootctl/rootctl/orgrun"
+	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/preflight"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -34,6 +36,8 @@ type UnlockInput struct {
 	Output     string
 	DryRun     bool
 	Yes        bool
+	// NoPreflight skips the check of the account's guardrails.
+	NoPreflight bool
 }
 
 // UnlockReport is `rootctl unlock … -o json`.
@@ -92,6 +96,7 @@ func unlockSubcommand(deps *Deps, service string) *cli.Command {
 			&cli.StringFlag{Name: "restore", Destination: &in.Restore, Usage: "put back the policy saved in backup `FILE`"},
 			&cli.BoolFlag{Name: "force", Destination: &in.Force, Usage: "change a policy even though it does not lock everyone out"},
 			&cli.StringFlag{Name: "backup-dir", Destination: &in.BackupDir, Usage: "write the backup in `DIR` (default: backups/ in rootctl's state directory)"},
+			preflightFlag(&in.NoPreflight),
 		), outputFlags(nil, jobFormats...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -249,6 +254,9 @@ func UnlockCommand(ctx context.Context, in UnlockInput, deps *Deps) error {
 		return err
 	}
 	defer run.close()
+	if err := unlockPreflight(ctx, deps.IO, run, in, plan); err != nil {
+		return err
+	}
 	lease := run.assumer.Lease(in.Account, task)
 	st, err := unlock.Inspect(ctx, lease, in.Service, in.Account, in.Name)
 	if errors.Is(err, unlock.ErrNotFound) {
@@ -370,5 +378,43 @@ func (r *UnlockReport) render(s *screen) error {
 		verified = "yes (read back)"
 	}
 	s.printf("Done: %s of %s; verified: %s; request ID %s.\n", r.Action, r.Resource, verified, r.RequestID)
+	return nil
+}
+
+// unlockPreflight checks, before the root session, that no SCP or RCP
+// refuses what the unlock will call on the bucket or queue: a blocked
+// account is an error naming the guardrail and its fix, and nothing is
+// asked of the account. A check that cannot read or decide only warns.
+func unlockPreflight(ctx context.Context, io *IOStreams, run *rootRun, in UnlockInput, plan unlockPlan) error {
+	if in.NoPreflight {
+		return nil
+	}
+	res := &preflight.Resource{Service: in.Service, Name: in.Name}
+	actions := []string{"sqs:GetQueueAttributes", "sqs:SetQueueAttributes"}
+	if in.Service == unlock.S3 {
+		write := "s3:PutBucketPolicy"
+		if plan.next == nil {
+			write = "s3:DeleteBucketPolicy"
+		}
+		actions = []string{"s3:ListAllMyBuckets", "s3:GetBucketPolicy", write}
+	} else if r, err := unlock.QueueFromURL(in.Name); err == nil {
+		res.Name, res.Region = r.Name, r.Region
+	}
+	g := newGuard(ctx, io, run.env.AWS, run.org, run.caller, orgscan.Selection{Accounts: []string{in.Account}}, false)
+	if g.Checker == nil {
+		printf(io.ErrOut, "Warning: account %s is attempted without the pre-flight check: %v\n", in.Account, g.Err())
+		return nil
+	}
+	v, err := g.Checker.Check(ctx, preflight.Subject{Account: in.Account, Task: unlock.Task(in.Service), Actions: actions, Resource: res})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		printf(io.ErrOut, "Warning: account %s is attempted without the pre-flight check: %v\n", in.Account, err)
+	case err != nil:
+		return &exitError{code: ExitCancelled, err: fmt.Errorf("interrupted: nothing was asked of account %s", in.Account)}
+	case v.Verdict == preflight.Blocked:
+		return errBlocked(in.Account, v)
+	case v.Verdict == preflight.Unknown:
+		printf(io.ErrOut, "Warning: a guardrail may refuse this: %s\n", v.Causes[0].Summary())
+	}
 	return nil
 }

@@ -3,11 +3,13 @@ package commands
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/unlock"
 )
 
@@ -222,19 +224,28 @@ func TestLocks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{})
 	code, out, stderr := h.run("locks", "--reason", "INC-7 find it", "-o", "json")
-	if code != ExitFindings {
+	// The Legacy OU's deny-root SCP refuses its two accounts' root
+	// sessions: they are blocked, and the run is partial. The RCP of
+	// Restricted-Data refuses bucket policy writes only, which locks does
+	// not make: 888888888801 is checked.
+	if code != ExitPartial {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	r := parseJSON[LocksReport](t, out)
-	var got []string
+	var got, blocked []string
 	for _, a := range r.Accounts {
 		for _, b := range a.Locked {
 			got = append(got, a.ID+" "+b.Name+" "+b.Region+" "+b.Locks[0].Sid)
 		}
+		if a.Status == orgrun.StatusBlocked {
+			blocked = append(blocked, a.ID+" "+a.Guardrail[0].PolicyID)
+		}
 	}
-	want := []string{"444444444402 dev-tools-artifacts us-east-1 DenyEveryone", "444444444402 dev-tools-vpc-only eu-west-1 OnlyFromRetiredVpce"}
-	if !slices.Equal(got, want) || r.Locked != 2 || r.Errors != 0 {
-		t.Fatalf("locked %q, want %q (errors %d)", got, want, r.Errors)
+	want := []string{"444444444402 dev-tools-artifacts us-east-1 DenyEveryone", "444444444402 dev-tools-vpc-only eu-west-1 OnlyFromRetiredVpce",
+		"888888888801 data-vault-exports us-east-1 DenyEveryone"}
+	wantBlocked := []string{"666666666601 p-d3m0lgcy", "666666666602 p-d3m0lgcy"}
+	if !slices.Equal(got, want) || r.Locked != 3 || r.Errors != 0 || r.Blocked != 2 || !slices.Equal(blocked, wantBlocked) {
+		t.Fatalf("locked %q, want %q (errors %d, blocked %q)", got, want, r.Errors, blocked)
 	}
 	if len(writeCalls(h.srv.Calls())) != 0 {
 		t.Fatal("locks changed something")
@@ -252,4 +263,95 @@ func TestUnlockSQSByURL(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "not found") || len(backups(t, h)) != 1 {
 		t.Fatalf("missing queue by URL: exit %d: %s", code, stderr)
 	}
+}
+
+// The locks table lists every locked bucket, one row per locking
+// statement, and every account that could not be checked: exactly these
+// rows, under their header, and the count.
+func TestLocksTable(t *testing.T) {
+	t.Parallel()
+	const denied = "error: AssumeRoot S3UnlockBucketPolicy: AccessDenied: User: arn:aws:iam::111111111111:user/rootctl-operator is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::444444444402:root (injected by the simulator) (the caller must be the management account or the IAM delegated administrator and allowed sts:AssumeRoot, no SCP may deny it, and the target must be an ACTIVE member account; check: rootctl status)"
+	header := []string{"Account", "Name", "OU", "Resource", "Kind", "Region", "Locking statement"}
+	const dev = "Root/Development"
+	unlockHelp := "To unlock each (add --dry-run to see the change first):"
+	artifacts := "  rootctl unlock s3 --account 444444444402 --bucket dev-tools-artifacts --reason 'INC-7 find it'"
+	vpcOnly := "  rootctl unlock s3 --account 444444444402 --bucket dev-tools-vpc-only --reason 'INC-7 find it'"
+	orders := "  rootctl unlock sqs --account 444444444403 --queue dev-events-orders --region us-east-1 --reason 'INC-7 find it'"
+	tests := []struct {
+		name     string
+		opts     fixtures.Options
+		edit     func(o *fixtures.Org) // the organization, before the run
+		args     []string
+		wantCode int
+		want     [][]string
+		after    []string // the lines after the table
+	}{
+		{"the demo organization: two locked buckets and a locked queue", fixtures.Options{}, nil, nil, ExitFindings, [][]string{
+			header,
+			{"444444444402", "dev-tools", dev, "dev-tools-artifacts", "bucket", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-vpc-only", "bucket", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+			{"444444444403", "dev-events", dev, "dev-events-orders", "queue", "us-east-1", `statement 0 (Sid "DenyAll") denies every action to everyone`},
+		}, []string{"15 accounts: 2 locked buckets, 1 locked queues (queues read in us-east-1), 0 errors", unlockHelp, artifacts, vpcOnly, orders}},
+		{"an account that cannot be checked", fixtures.Options{AssumeRootFaults: map[string]string{"444444444402": "AccessDenied"}}, nil,
+			[]string{"--accounts", "444444444402,444444444403"}, ExitPartial, [][]string{header,
+				{"444444444402", "dev-tools", dev, "-", "-", "-", denied},
+				{"444444444403", "dev-events", dev, "dev-events-orders", "queue", "us-east-1", `statement 0 (Sid "DenyAll") denies every action to everyone`},
+			}, []string{"2 accounts: 0 locked buckets, 1 locked queues (queues read in us-east-1), 1 errors", unlockHelp, orders}},
+		{"nothing locked", fixtures.Options{}, nil, []string{"--accounts", "444444444401"}, ExitOK, [][]string{header},
+			[]string{"1 accounts: 0 locked buckets, 0 locked queues (queues read in us-east-1), 0 errors"}},
+		{"a bucket locked by two statements: a row each", fixtures.Options{}, func(o *fixtures.Org) {
+			for i := range o.Accounts {
+				for j := range o.Accounts[i].Buckets {
+					if b := &o.Accounts[i].Buckets[j]; b.Name == "dev-tools-logs" {
+						b.Policy = `{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"},` +
+							`{"Sid":"B","Effect":"Deny","Principal":"*","Action":"*","Resource":"arn:aws:s3:::dev-tools-logs"}]}`
+					}
+				}
+			}
+		}, []string{"--accounts", "444444444402"}, ExitFindings, [][]string{
+			header,
+			{"444444444402", "dev-tools", dev, "dev-tools-artifacts", "bucket", "us-east-1", `statement 0 (Sid "DenyEveryone") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-logs", "bucket", "us-east-1", `statement 0 (Sid "A") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-logs", "bucket", "us-east-1", `statement 1 (Sid "B") denies every action to everyone`},
+			{"444444444402", "dev-tools", dev, "dev-tools-vpc-only", "bucket", "eu-west-1", `statement 0 (Sid "OnlyFromRetiredVpce") denies every action to everyone except requests where aws:SourceVpce is vpce-0deleted00000000`},
+		}, []string{"1 accounts: 3 locked buckets, 0 locked queues (queues read in us-east-1), 0 errors", unlockHelp, artifacts,
+			"  rootctl unlock s3 --account 444444444402 --bucket dev-tools-logs --reason 'INC-7 find it'", vpcOnly}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			org := reportOrg(t) // the demo without its guardrail OUs (the pre-flight tests cover them)
+			if tt.edit != nil {
+				tt.edit(org)
+			}
+			h := newHarness(t, org, tt.opts)
+			code, out, stderr := h.run(append([]string{"locks", "--reason", "INC-7 find it"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d: %s", code, tt.wantCode, stderr)
+			}
+			rows, rest := tableRows(out)
+			if !reflect.DeepEqual(rows, tt.want) || !slices.Equal(rest, tt.after) {
+				t.Fatalf("table rows\n%q\nthen %q\nwant\n%q\nthen %q", rows, rest, tt.want, tt.after)
+			}
+		})
+	}
+}
+
+// tableRows reads a table's rows as their cells, and the lines outside
+// the table.
+func tableRows(out string) (rows [][]string, rest []string) {
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "│"):
+			cells := strings.Split(strings.Trim(line, "│"), "│")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
+		case strings.HasPrefix(line, "┌"), strings.HasPrefix(line, "├"), strings.HasPrefix(line, "└"):
+		default:
+			rest = append(rest, line)
+		}
+	}
+	return rows, rest
 }

@@ -299,7 +299,8 @@ func TestAFullDiskStartsNothing(t *testing.T) {
 				switch c {
 				case "sts:GetCallerIdentity", "organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListAccounts",
 					"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent", "organizations:ListParents",
-					"organizations:ListTagsForResource", "organizations:DescribeAccount":
+					"organizations:ListTagsForResource", "organizations:DescribeAccount", "organizations:ListPoliciesForTarget",
+					"organizations:DescribePolicy", "organizations:ListPolicies", "organizations:ListTargetsForPolicy":
 					continue
 				}
 				got = append(got, c)

@@ -37,7 +37,7 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (it is %s)", path, ErrNotRegular, kind(fi.Mode()))
+		return nil, fmt.Errorf("%s: %w (it is %s)", path, ErrNotRegular, Kind(fi.Mode()))
 	}
 	if fi.Size() > limit {
 		return nil, tooLarge(path, limit)
@@ -56,15 +56,20 @@ func tooLarge(path string, limit int64) error {
 	return fmt.Errorf("%s: %w: the limit is %s", path, ErrTooLarge, size(limit))
 }
 
-// kind names what a non-regular file is.
-func kind(m fs.FileMode) string {
+// Kind names what a file that is not regular is, for messages: "a
+// directory", "a named pipe", "a character device", …
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe"
 	case m&fs.ModeSocket != 0:
 		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
 	case m&fs.ModeDevice != 0:
 		return "a device"
 	}

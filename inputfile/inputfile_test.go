@@ -31,7 +31,7 @@ func TestRead(t *testing.T) {
 		{"a file of exactly the limit is read", exact, nil, ""},
 		{"a file one byte over the limit is refused", over, ErrTooLarge, over + ": file too large: the limit is 1 KiB"},
 		{"a named pipe is refused without waiting for a writer", fifo, ErrNotRegular, fifo + ": not a regular file (it is a named pipe)"},
-		{"an endless device is refused", "/dev/zero", ErrNotRegular, "/dev/zero: not a regular file (it is a device)"},
+		{"an endless device is refused", "/dev/zero", ErrNotRegular, "/dev/zero: not a regular file (it is a character device)"},
 		{"a directory is refused", dir, ErrNotRegular, dir + ": not a regular file (it is a directory)"},
 		{"a missing file is an error of its own", filepath.Join(dir, "none"), os.ErrNotExist, ""},
 	} {

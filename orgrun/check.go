@@ -22,6 +22,9 @@ type Check[R any, P Reported[R]] struct {
 	// again: one suspended or closed since the listing is skipped, with
 	// that reason, rather than reported as an error.
 	Recheck bool
+	// Actions are what Inspect calls in the session, for the pre-flight
+	// check (nil: every action the task allows).
+	Actions []string
 	// Inspect reads one account in lease's session into r (whose Result
 	// the engine has filled) and returns its status. An error is the
 	// account's; the engine decides what it means (Result.Fail,
@@ -66,6 +69,9 @@ func (l Listed) Empty(consequence, nothing string) error {
 // cannot target are skipped; none is started once the run is interrupted
 // or halted by an organization-wide refusal.
 func Survey[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R, P], done func(P)) Listed {
+	if halt := run.callerHalt(ctx, check.Task); halt != nil {
+		return Listed{Halted: halt}
+	}
 	var n atomic.Int64
 	err := run.each(ctx, func(ctx context.Context, t orgscan.Target) {
 		p := P(new(R))
@@ -78,7 +84,7 @@ func Survey[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R, 
 
 func inspect[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R, P], t orgscan.Target, p P) {
 	res := p.result()
-	if !begin(ctx, run.Assumer, t, res, check.Before) {
+	if !begin(ctx, run.Assumer, t, res, check.Before) || run.guard(ctx, t, check.Task, check.Actions, res) {
 		return
 	}
 	status, err := check.Inspect(ctx, run.Assumer.Lease(t.ID, check.Task), p)

@@ -23,6 +23,9 @@ import (
 type Job struct {
 	Command string // "delete", for the plan and the locks
 	Task    rootsession.Task
+	// Actions are what Plan and Apply call in the session, for the
+	// pre-flight check (nil: every action the task allows).
+	Actions []string
 	// Question completes the typed confirmation "Type N to …" for the
 	// planned changes in the planned accounts.
 	Question func(changes, accounts int) string
@@ -65,6 +68,7 @@ type JobSummary struct {
 	Errors      int `json:"errors"`
 	Skipped     int `json:"skipped"`
 	Interrupted int `json:"interrupted"`
+	Blocked     int `json:"blocked"`
 	Changes     int `json:"changes"` // items deleted or created
 	// HeldSteps counts the risky steps not taken, in every account.
 	HeldSteps int `json:"held_steps"`
@@ -114,6 +118,8 @@ func (r *JobRun) count() {
 			s.Skipped++
 		case StatusInterrupted:
 			s.Interrupted++
+		case StatusBlocked:
+			s.Blocked++
 		}
 		for _, act := range a.Actions {
 			switch act.Outcome {
@@ -163,6 +169,9 @@ func (e *HeldError) Error() string {
 // before any change.
 func RunJob(ctx context.Context, run *Run, job Job, dryRun bool, op Operator) error {
 	r := &JobRun{Job: job, DryRun: dryRun}
+	if halt := run.callerHalt(ctx, job.Task); halt != nil {
+		return &Outcome{Class: Failure, Err: fmt.Errorf("%w; nothing was changed", halt)}
+	}
 	var c Collector[AccountJob, *AccountJob]
 	listErr := run.each(ctx, func(ctx context.Context, t orgscan.Target) { c.Add(run.PlanAccount(ctx, job, t)) })
 	r.Accounts = c.Sorted()
@@ -239,7 +248,8 @@ func RunJob(ctx context.Context, run *Run, job Job, dryRun bool, op Operator) er
 // planned.
 func (r *Run) PlanAccount(ctx context.Context, job Job, t orgscan.Target) *AccountJob {
 	a := &AccountJob{Actions: []rootcreds.Action{}}
-	if !begin(ctx, r.Assumer, t, &a.Result, "interrupted before this account was inspected; nothing was changed") {
+	if !begin(ctx, r.Assumer, t, &a.Result, "interrupted before this account was inspected; nothing was changed") ||
+		r.guard(ctx, t, job.Task, job.Actions, &a.Result) {
 		return a
 	}
 	a.lease = r.Assumer.Lease(t.ID, job.Task)
@@ -367,6 +377,7 @@ func (r *Run) jobOutcome(ctx context.Context, jr *JobRun) error {
 		If(ctx.Err() != nil, Interrupted, fmt.Errorf("interrupted: %d accounts done, %d not done or only partly (see the report)", s.Done, s.Interrupted)),
 		r.Journal.LogFailed(),
 		If(s.Failed+s.Errors > 0, Partial, fmt.Errorf("%d of %d accounts failed; see their errors in the report", s.Failed+s.Errors, s.Accounts)),
+		If(s.Blocked > 0, Partial, fmt.Errorf("%d of %d accounts are blocked by a guardrail, so nothing was done there; see the causes in the report", s.Blocked, s.Accounts)),
 		If(s.HeldSteps > 0 && !jr.DryRun, Findings, &HeldError{Steps: s.HeldSteps, Risks: heldRisks(jr)}),
 	)
 }

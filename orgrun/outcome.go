@@ -10,7 +10,7 @@ type Class int
 // The classes, from the least to the most important.
 const (
 	OK             Class = iota // nothing to report: success
-	Findings                    // found what the command looks for (root credentials, a locked bucket, held steps)
+	Findings                    // found what the command looks for (root credentials, a locked bucket or queue, held steps)
 	Partial                     // some accounts could not be processed, or a change failed
 	Timeout                     // an account was not created or not ACTIVE in time
 	NotProvisioned              // an account creation failed, or the account is suspended or closing

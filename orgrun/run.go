@@ -32,6 +32,11 @@ type Run struct {
 	Clock func() time.Time
 	// Journal records every change ahead; needed by Jobs only.
 	Journal *Journal
+	// Guard, when set, is the pre-flight check asked before each account's
+	// root session: an account a guardrail blocks is reported blocked and
+	// never assumed into, and a refusal of the caller's own AssumeRoot for
+	// every account stops the run before it starts.
+	Guard *Guard
 }
 
 func (r *Run) now() time.Time {

@@ -38,6 +38,7 @@ func DeleteJob(kinds rootcreds.Kinds, accept []rootcreds.Risk) Job {
 	return Job{
 		Command: "delete",
 		Task:    rootsession.Delete,
+		Actions: deleteJobActions(kinds),
 		Question: func(changes, accounts int) string {
 			return "delete " + plural(changes, "credential") + " in " + plural(accounts, "account")
 		},
@@ -96,6 +97,24 @@ func DeleteJob(kinds rootcreds.Kinds, accept []rootcreds.Risk) Job {
 	}
 }
 
+// inspectActions are what rootcreds.Inspect calls without the account
+// summary: the delete task's reads.
+var inspectActions = []string{"iam:GetLoginProfile", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:ListSigningCertificates"}
+
+// deleteJobActions are what a delete of kinds calls: the reads, and the
+// deletion of each kind.
+func deleteJobActions(kinds rootcreds.Kinds) []string {
+	acts := slices.Clone(inspectActions)
+	for kind, want := range map[string]bool{rootcreds.KindPassword: kinds.Password, rootcreds.KindAccessKey: kinds.AccessKeys,
+		rootcreds.KindSigningCertificate: kinds.Certificates, rootcreds.KindMFADevice: kinds.MFA} {
+		if want {
+			acts = append(acts, deleteActions[kind])
+		}
+	}
+	slices.Sort(acts[len(inspectActions):])
+	return acts
+}
+
 // RecoveryJob lets the owner of each account's root email recover the
 // root password: a login profile without a password (CreateLoginProfile
 // with no parameters) where there is none. An account that already has a
@@ -105,6 +124,7 @@ func RecoveryJob() Job {
 	return Job{
 		Command: "recovery",
 		Task:    rootsession.CreatePassword,
+		Actions: []string{"iam:GetLoginProfile", "iam:CreateLoginProfile"},
 		Question: func(_, accounts int) string {
 			return "enable password recovery in " + plural(accounts, "account")
 		},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/orgscan"
+	"github.com/rootctl/rootctl/preflight"
 	"github.com/rootctl/rootctl/rootcreds"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -18,14 +19,15 @@ const (
 	StatusSkipped     = "skipped"     // the management account, or not ACTIVE: AssumeRoot cannot target it
 	StatusError       = "error"       // the account could not be read; nothing was changed
 	StatusInterrupted = "interrupted" // Ctrl-C, or an organization-wide refusal, came before the account was finished
+	StatusBlocked     = "blocked"     // a guardrail (an SCP or RCP) refuses the root session's work; no AssumeRoot was attempted (Result.Guardrail)
 
 	// audit and the hook: what the root user has.
 	StatusCompliant       = "compliant"        // no root credentials
 	StatusRootCredentials = "root_credentials" // at least one root credential
 
 	// locks.
-	StatusLocked = "locked" // a bucket's policy locks everyone out
-	StatusClear  = "clear"  // no bucket is locked
+	StatusLocked = "locked" // a bucket's or queue's policy locks everyone out
+	StatusClear  = "clear"  // no bucket or queue is locked
 
 	// delete and recovery (Job).
 	StatusNothingToDo = "nothing_to_do"
@@ -34,6 +36,9 @@ const (
 	StatusFailed      = "failed" // a change failed, or the re-listing found what should be gone
 	StatusHeld        = "held"   // every step is a risk the user did not accept; nothing was changed
 
+	// preflight: the worst verdict of the account's tasks (or blocked).
+	StatusOK      = "ok"      // no guardrail refuses the tasks' actions
+	StatusUnknown = "unknown" // a guardrail statement may refuse them; rootctl cannot evaluate it
 	// The hook (provision.Check).
 	StatusRemediationFailed = "remediation_failed" // --remediate could not remove every root credential
 	StatusTimeout           = "timeout"            // not created or not ACTIVE in time
@@ -52,6 +57,9 @@ type Result struct {
 	Reason    string `json:"reason,omitempty"`
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
+	// Guardrail is why a blocked account is blocked: the policies, their
+	// statements and where they are attached, and the fix.
+	Guardrail []preflight.Cause `json:"guardrail,omitempty"`
 }
 
 // result lets the engine reach the Result of any report's account.

@@ -17,12 +17,22 @@ import (
 	"github.com/rootctl/rootctl/awserr"
 )
 
-// Account is an account of the organization.
+// Account is an account of the organization, and where it sits: its OU
+// path from the root down to its parent, by name (Root/Production/Payments,
+// a "/" or "\" in a name escaped with "\") and by ID
+// (r-ab12/ou-ab12-11111111/ou-ab12-22222222). The paths are empty for an ID
+// that is not an account of the organization.
 type Account struct {
-	ID    string `json:"account_id"`
-	Name  string `json:"name"`
-	Email string `json:"email"`
-	State string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION
+	ID        string `json:"account_id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	State     string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION
+	OUPath    string `json:"ou_path"`
+	OUPathIDs string `json:"ou_path_ids"`
+	// Paths are where the account sits, as Organizations writes them
+	// (Account.Paths: o-…/r-…/ou-…/ACCOUNT/); empty when the answer
+	// carried none.
+	Paths []string `json:"-"`
 }
 
 // Target is a selected account: to be worked on, or skipped with a reason.
@@ -83,11 +93,12 @@ func (s Selection) Validate() error {
 // ErrUnknownOU is returned when the selection's OU does not exist.
 var ErrUnknownOU = errors.New("no such OU or root in this organization")
 
-// Lister lists the organization's accounts.
+// Lister lists the organization's accounts, each with where it sits.
 type Lister struct {
 	org *organizations.Client
 	// Org is the organization, read once by NewLister.
-	Org Organization
+	Org  Organization
+	tree *tree // the organization's structure, as far as the run has read it
 
 	mu     sync.Mutex
 	listed map[string]orgtypes.Account // the selection's IDs as Check described them
@@ -102,22 +113,23 @@ func NewLister(ctx context.Context, cfg aws.Config) (*Lister, error) {
 		return nil, fmt.Errorf("DescribeOrganization: %w", err)
 	}
 	o := out.Organization
-	return &Lister{org: c, Org: Organization{
+	return &Lister{org: c, tree: newTree(c), Org: Organization{
 		ID: aws.ToString(o.Id), ManagementAccount: aws.ToString(o.MasterAccountId), FeatureSet: string(o.FeatureSet),
 	}}, nil
 }
 
-// Each calls fn for every selected account, page by page as the listing
-// arrives, so work can start before the listing ends. Accounts that cannot
-// be targeted (the management account, accounts not ACTIVE, IDs outside
-// the organization) are passed with Skip set.
+// Each calls fn for every selected account, with its OU path, page by page
+// as the listing arrives, so work can start before the listing ends. An OU
+// selects from the one listing of the organization by path prefix (see
+// eachUnder). Accounts that cannot be targeted (the management account,
+// accounts not ACTIVE, IDs outside the organization) are passed with Skip
+// set.
 func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error) error {
 	excluded := map[string]bool{}
 	for _, id := range sel.Exclude {
 		excluded[id] = true
 	}
-	emit := func(a orgtypes.Account) error {
-		acct := toAccount(a)
+	emit := func(acct Account) error {
 		if excluded[acct.ID] {
 			return nil
 		}
@@ -144,7 +156,11 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 			if err != nil {
 				return fmt.Errorf("ListAccounts: %w", err)
 			}
-			for _, a := range out.Accounts {
+			accounts, err := l.place(ctx, out.Accounts)
+			if err != nil {
+				return err
+			}
+			for _, a := range accounts {
 				if err := emit(a); err != nil {
 					return err
 				}
@@ -200,7 +216,7 @@ func (l *Lister) Check(ctx context.Context, sel Selection) error {
 	return nil
 }
 
-func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]bool, emit func(orgtypes.Account) error, fn func(Target) error) error {
+func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]bool, emit func(Account) error, fn func(Target) error) error {
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] || excluded[id] {
@@ -223,41 +239,12 @@ func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]b
 		if err != nil {
 			return err
 		}
-		if err := emit(a); err != nil {
+		placed, err := l.place(ctx, []orgtypes.Account{a})
+		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// eachUnder walks an OU depth first: its accounts, then its child OUs.
-func (l *Lister) eachUnder(ctx context.Context, parent string, emit func(orgtypes.Account) error) error {
-	accounts := organizations.NewListAccountsForParentPaginator(l.org, &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)})
-	for accounts.HasMorePages() {
-		out, err := accounts.NextPage(ctx)
-		var missing *orgtypes.ParentNotFoundException
-		if errors.As(err, &missing) {
-			return fmt.Errorf("%s: %w", parent, ErrUnknownOU)
-		}
-		if err != nil {
-			return fmt.Errorf("ListAccountsForParent %s: %w", parent, err)
-		}
-		for _, a := range out.Accounts {
-			if err := emit(a); err != nil {
-				return err
-			}
-		}
-	}
-	ous := organizations.NewListOrganizationalUnitsForParentPaginator(l.org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)})
-	for ous.HasMorePages() {
-		out, err := ous.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("ListOrganizationalUnitsForParent %s: %w", parent, err)
-		}
-		for _, ou := range out.OrganizationalUnits {
-			if err := l.eachUnder(ctx, aws.ToString(ou.Id), emit); err != nil {
-				return err
-			}
+		if err := emit(placed[0]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -302,7 +289,7 @@ func toAccount(a orgtypes.Account) Account {
 	if state == "" {
 		state = string(a.Status)
 	}
-	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state}
+	return Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), State: state, Paths: a.Paths}
 }
 
 // ErrNotMember is returned by Describe for an account ID that is not an
@@ -336,7 +323,11 @@ func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	return l.classify(toAccount(a)), nil
+	placed, err := l.place(ctx, []orgtypes.Account{a})
+	if err != nil {
+		return Target{}, err
+	}
+	return l.classify(placed[0]), nil
 }
 
 // MemberState reads the State of account id in the organization c's
@@ -368,17 +359,18 @@ func describeAccount(ctx context.Context, c *organizations.Client, id string) (o
 }
 
 // CheckParent returns ErrUnknownOU when id is neither an OU nor a root of
-// the organization.
+// the organization: a root must be among ListRoots', an OU must have a
+// parent (ListParents). Both answers are kept for the run.
 func (l *Lister) CheckParent(ctx context.Context, id string) error {
-	_, err := l.org.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{ParentId: aws.String(id), MaxResults: aws.Int32(1)})
-	var missing *orgtypes.ParentNotFoundException
-	if errors.As(err, &missing) {
-		return fmt.Errorf("%s: %w", id, ErrUnknownOU)
+	if rootIDPattern.MatchString(id) {
+		ok, err := l.tree.isRoot(ctx, id)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: %w", id, ErrUnknownOU)
+		}
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("ListAccountsForParent %s: %w", id, err)
-	}
-	return nil
+	_, err := l.tree.chainTo(ctx, id)
+	return err
 }
 
 // ValidParentID reports whether id has the shape of an OU ID

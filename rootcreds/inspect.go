@@ -31,9 +31,13 @@ func (f *Findings) Empty() bool {
 	return f.Password == nil && len(f.AccessKeys) == 0 && len(f.MFADevices) == 0 && len(f.SigningCertificates) == 0
 }
 
-// Password is the root user's login profile.
+// Password is the root user's login profile. LastUsed is when the password
+// last signed in (GetUser's PasswordLastUsed), nil when it never has or
+// when IAM keeps no record of it (its tracking began in October 2014); the
+// audit reads it, the delete task's inspection does not.
 type Password struct {
-	Created time.Time `json:"created"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used"`
 }
 
 // AccessKey is a root access key and its last use.
@@ -87,6 +91,11 @@ type InspectOptions struct {
 	// out: one call clears a compliant account. Only the audit task allows
 	// GetAccountSummary; the delete task does not.
 	UseSummary bool
+	// PasswordLastUsed asks GetUser for the root password's last use when
+	// the root user has a password: in parallel with GetLoginProfile when
+	// the summary said so, else after GetLoginProfile found one. An
+	// account without a password never costs the call.
+	PasswordLastUsed bool
 }
 
 // Inspect reads the root user's credentials with a root session's
@@ -108,7 +117,22 @@ func Inspect(ctx context.Context, cfg aws.Config, opts InspectOptions) (*Finding
 		want.certs = m["AccountSigningCertificatesPresent"] > 0
 	}
 	f := &Findings{}
+	var lastUsed *time.Time
+	getUser := func(ctx context.Context) error {
+		calls.Add(1)
+		out, err := c.GetUser(ctx, &iam.GetUserInput{})
+		if err != nil {
+			return fmt.Errorf("GetUser: %w", err)
+		}
+		if out.User != nil {
+			lastUsed = out.User.PasswordLastUsed
+		}
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	if want.password && opts.PasswordLastUsed && opts.UseSummary {
+		g.Go(func() error { return getUser(gctx) }) // the summary says there is a password
+	}
 	if want.password {
 		g.Go(func() error {
 			calls.Add(1)
@@ -120,6 +144,9 @@ func Inspect(ctx context.Context, cfg aws.Config, opts InspectOptions) (*Finding
 				return fmt.Errorf("GetLoginProfile: %w", err)
 			}
 			f.Password = &Password{Created: aws.ToTime(out.LoginProfile.CreateDate)}
+			if opts.PasswordLastUsed && !opts.UseSummary {
+				return getUser(gctx) // only now is the password known to exist
+			}
 			return nil
 		})
 	}
@@ -167,6 +194,9 @@ func Inspect(ctx context.Context, cfg aws.Config, opts InspectOptions) (*Finding
 	}
 	if err := g.Wait(); err != nil {
 		return nil, int(calls.Load()), err
+	}
+	if f.Password != nil {
+		f.Password.LastUsed = lastUsed
 	}
 	// Empty lists, not nulls, so JSON readers see one shape.
 	f.AccessKeys = nonNil(f.AccessKeys)
@@ -216,13 +246,14 @@ func nonNil[T any](s []T) []T {
 }
 
 // Audit reads the root user's credentials in the lease's session, summary
-// first (an account with none costs one IAM call), assuming once more
+// first (an account with none costs one IAM call), and when the root user
+// has a password, when it was last used (GetUser); it assumes once more
 // should the session expire mid-audit; calls counts the IAM calls made.
 func Audit(ctx context.Context, lease *rootsession.Lease) (f *Findings, calls int, err error) {
 	err = lease.Do(ctx, func(cfg aws.Config) error {
 		var n int
 		var err error
-		f, n, err = Inspect(ctx, cfg, InspectOptions{UseSummary: true})
+		f, n, err = Inspect(ctx, cfg, InspectOptions{UseSummary: true, PasswordLastUsed: true})
 		calls += n
 		return err
 	})

@@ -92,3 +92,8 @@ func (l *Lease) Assumed() int {
 	defer l.mu.Unlock()
 	return l.assumed
 }
+
+// For returns a lease of the same account for another task: a second
+// root session, assumed when first used. A command that needs two tasks in
+// one account (locks: S3 and SQS) holds one lease for each.
+func (l *Lease) For(task Task) *Lease { return l.assumer.Lease(l.account, task) }

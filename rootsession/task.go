@@ -41,6 +41,26 @@ var (
 	SQSUnlock      = Task{"SQSUnlockQueuePolicy", "sqs-unlock", FeatureRootSessions}
 )
 
+// taskActions are the actions each task policy allows a root session
+// (IAM User Guide, "AWS managed policies for IAM", the root-task
+// policies): everything else is denied. The
+// delete policy's DeleteVirtualMFADevice is left out, as its second
+// statement denies it on any MFA device anyway.
+var taskActions = map[string][]string{
+	"IAMAuditRootUserCredentials": {"iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+		"iam:ListMFADevices", "iam:ListSigningCertificates", "iam:GetUser"},
+	"IAMCreateRootUserPassword": {"iam:GetLoginProfile", "iam:CreateLoginProfile"},
+	"IAMDeleteRootUserCredentials": {"iam:GetLoginProfile", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices",
+		"iam:ListSigningCertificates", "iam:GetUser", "iam:DeleteLoginProfile", "iam:DeleteAccessKey", "iam:DeactivateMFADevice",
+		"iam:DeleteSigningCertificate"},
+	"S3UnlockBucketPolicy": {"s3:ListAllMyBuckets", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"},
+	"SQSUnlockQueuePolicy": {"sqs:ListQueues", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes"},
+}
+
+// Actions lists the actions the task's policy allows a root session, reads
+// first: what a guardrail must not deny for the task to work.
+func (t Task) Actions() []string { return append([]string(nil), taskActions[t.Name]...) }
+
 // Tasks returns the five tasks in a stable order.
 func Tasks() []Task { return []Task{Audit, CreatePassword, Delete, S3Unlock, SQSUnlock} }
 

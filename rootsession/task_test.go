@@ -43,3 +43,17 @@ func TestTaskFeatures(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskActions(t *testing.T) {
+	want := map[Task]int{Audit: 7, CreatePassword: 2, Delete: 10, S3Unlock: 4, SQSUnlock: 4}
+	for _, task := range Tasks() {
+		acts := task.Actions()
+		if len(acts) != want[task] {
+			t.Errorf("%s: %d actions, want %d", task.Name, len(acts), want[task])
+		}
+		acts[0] = "changed"
+		if task.Actions()[0] == "changed" {
+			t.Errorf("%s: Actions hands out its own list", task.Name)
+		}
+	}
+}

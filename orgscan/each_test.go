@@ -1,0 +1,180 @@
+package orgscan
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/rootctl/rootctl/awserr"
+	"github.com/rootctl/rootctl/fixtures"
+)
+
+// listerWith is a Lister of the demo organization in an emulator started
+// with opts, and the management account's configuration.
+func listerWith(t *testing.T, opts fixtures.Options) (*Lister, *fixtures.Server, aws.Config) {
+	t.Helper()
+	org, err := fixtures.Load("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fixtures.New(org, opts)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	creds := srv.ManagementCredentials()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
+	l, err := NewLister(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetCalls()
+	return l, srv, cfg
+}
+
+const (
+	mgmt      = "111111111111 management account (AssumeRoot cannot target it)"
+	suspended = "444444444404 account is SUSPENDED"
+	closing   = "555555555503 account is PENDING_CLOSURE"
+)
+
+// Each emits exactly the selected accounts, each with why AssumeRoot cannot
+// target it when it cannot, however AWS pages its lists.
+func TestEachEmitsTheSelection(t *testing.T) {
+	t.Parallel()
+	every := []string{mgmt, "222222222201 ", "222222222202 ", "333333333301 ", "333333333302 ", "333333333303 ", "333333333304 ",
+		"444444444401 ", "444444444402 ", "444444444403 ", suspended, "444444444405 ", "555555555501 ", "555555555502 ", closing,
+		"666666666601 ", "666666666602 ", "888888888801 "}
+	tests := []struct {
+		name string
+		opts fixtures.Options
+		sel  Selection
+		want []string // in the order emitted
+	}{
+		{"every account", fixtures.Options{}, Selection{}, every},
+		{"every account, in pages of two, some empty", fixtures.Options{PageSize: 2, EmptyFirstPage: true}, Selection{All: true}, every},
+		{"every account but two", fixtures.Options{}, Selection{Exclude: []string{"111111111111", "444444444404"}}, slices.DeleteFunc(slices.Clone(every),
+			func(s string) bool { return s == mgmt || s == suspended })},
+		{"an OU and the OUs under it, in the listing's order", fixtures.Options{}, Selection{OU: "ou-d3m0-prod0001"},
+			[]string{"333333333301 ", "333333333302 ", "333333333303 ", "333333333304 "}},
+		{"an OU in pages of one", fixtures.Options{PageSize: 1, EmptyFirstPage: true}, Selection{OU: "ou-d3m0-prod0001"},
+			[]string{"333333333301 ", "333333333302 ", "333333333303 ", "333333333304 "}},
+		{"an OU, by walking the tree when the listing carries no paths (depth first)", fixtures.Options{NoPaths: true}, Selection{OU: "ou-d3m0-prod0001"},
+			[]string{"333333333301 ", "333333333302 ", "333333333304 ", "333333333303 "}},
+		{"accounts by tag", fixtures.Options{}, Selection{Tags: map[string]string{"team": "web", "env": "prod"}}, []string{"333333333302 ", "333333333304 "}},
+		{"an OU and a tag", fixtures.Options{}, Selection{OU: "ou-d3m0-sandbox1", Tags: map[string]string{"env": "sandbox"}},
+			[]string{"555555555501 ", "555555555502 ", closing}},
+		{"account IDs, once each, an excluded one left out", fixtures.Options{}, Selection{Accounts: []string{"444444444404", "333333333301", "444444444404", "222222222201"}, Exclude: []string{"222222222201"}},
+			[]string{suspended, "333333333301 "}},
+		{"an account ID outside the organization", fixtures.Options{}, Selection{Accounts: []string{"999999999999"}},
+			[]string{"999999999999 not an account of organization o-demo7rootctl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, _, _ := listerWith(t, tt.opts)
+			var got []string
+			err := l.Each(context.Background(), tt.sel, func(tg Target) error {
+				got = append(got, tg.ID+" "+tg.Skip)
+				return nil
+			})
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("Each: %v\n%q\nwant\n%q", err, got, tt.want)
+			}
+		})
+	}
+}
+
+// A listing AWS refuses, or an emit that fails, ends Each with that error.
+func TestEachStopsAtTheFirstError(t *testing.T) {
+	t.Parallel()
+	stop := errors.New("stop")
+	tests := []struct {
+		name     string
+		opts     fixtures.Options
+		sel      Selection
+		emitErr  error
+		wantCode string
+		wantErr  error
+		wantN    int // accounts emitted
+	}{
+		{"ListAccounts refused", fixtures.Options{OpFaults: map[string]string{"organizations:ListAccounts": "AccessDeniedException"}}, Selection{}, nil, "AccessDeniedException", nil, 0},
+		{"ListTagsForResource refused", fixtures.Options{OpFaults: map[string]string{"organizations:ListTagsForResource": "AccessDeniedException"}},
+			Selection{Tags: map[string]string{"env": "prod"}}, nil, "AccessDeniedException", nil, 0},
+		{"an OU that is not there", fixtures.Options{}, Selection{OU: "ou-d3m0-nothere1"}, nil, "", ErrUnknownOU, 0},
+		{"the work stops the listing", fixtures.Options{}, Selection{}, stop, "", stop, 1},
+		{"the work stops a listing by ID", fixtures.Options{}, Selection{Accounts: []string{"333333333301", "999999999999"}}, stop, "", stop, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, _, _ := listerWith(t, tt.opts)
+			n := 0
+			err := l.Each(context.Background(), tt.sel, func(Target) error { n++; return tt.emitErr })
+			if err == nil || awserr.Code(err) != tt.wantCode || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || n != tt.wantN {
+				t.Fatalf("Each: %v after %d accounts; want %q / %v after %d", err, n, tt.wantCode, tt.wantErr, tt.wantN)
+			}
+		})
+	}
+}
+
+// Describe and MemberState read one account as it is now.
+func TestDescribeAndMemberState(t *testing.T) {
+	t.Parallel()
+	l, srv, cfg := listerWith(t, fixtures.Options{})
+	if l.Org != (Organization{ID: "o-demo7rootctl", ManagementAccount: "111111111111", FeatureSet: "ALL"}) {
+		t.Fatalf("organization %+v", l.Org)
+	}
+	c := organizations.NewFromConfig(cfg)
+	tests := []struct {
+		name      string
+		id        string
+		wantSkip  string
+		wantState string
+		member    bool
+		wantErr   string
+	}{
+		{"an active member", "333333333301", "", "ACTIVE", true, ""},
+		{"a suspended member", "444444444404", "account is SUSPENDED", "SUSPENDED", true, ""},
+		{"the management account", "111111111111", "management account (AssumeRoot cannot target it)", "ACTIVE", true, ""},
+		{"not a member", "999999999999", "", "", false, "account 999999999999: not an account of this organization o-demo7rootctl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg, err := l.Describe(context.Background(), tt.id)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, ErrNotMember) {
+					t.Fatalf("Describe: %+v, %v; want %q", tg, err, tt.wantErr)
+				}
+			} else if err != nil || tg.ID != tt.id || tg.Skip != tt.wantSkip || tg.State != tt.wantState {
+				t.Fatalf("Describe: %+v, %v", tg, err)
+			}
+			state, member, err := MemberState(context.Background(), c, tt.id)
+			if err != nil || state != tt.wantState || member != tt.member {
+				t.Fatalf("MemberState: %q, %v, %v", state, member, err)
+			}
+		})
+	}
+	// One DescribeAccount for each Describe and each MemberState; the OU
+	// names of the paths are read once for the whole run.
+	describes, naming := 0, 0
+	for _, op := range operations(srv) {
+		switch op {
+		case "DescribeAccount":
+			describes++
+		case "ListRoots", "ListOrganizationalUnitsForParent":
+			naming++
+		default:
+			t.Errorf("unexpected call %s", op)
+		}
+	}
+	if describes != 2*len(tests) || naming > 2 {
+		t.Fatalf("calls %q: want one DescribeAccount each, and the OU names read once", operations(srv))
+	}
+}
