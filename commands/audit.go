@@ -163,7 +163,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()
 	sink.summary.Requests, sink.summary.Throttled, sink.summary.Retries = requests.Requests(), requests.Throttled(), requests.Retries()
-	guardNotes(deps.IO, run.Guard)
+	runNotes(deps.IO, run)
 	if listed.Halted != nil && sink.summary.Accounts == 0 {
 		return listed.Halted // refused before any account: one message, no report of nothing
 	}

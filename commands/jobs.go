@@ -95,7 +95,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
 	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
 	err = orgrun.RunJob(ctx, orgRun, job, in.DryRun, op)
-	guardNotes(deps.IO, orgRun.Guard)
+	runNotes(deps.IO, orgRun)
 	return engineError(err, in.Selection)
 }
 

@@ -87,7 +87,7 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
 	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
 	listed := orgrun.Survey(ctx, orgRun, locksCheck(regions), results.Add)
-	guardNotes(deps.IO, orgRun.Guard)
+	runNotes(deps.IO, orgRun)
 	report.Accounts = results.Sorted()
 	checked := 0
 	for i := range report.Accounts {

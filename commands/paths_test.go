@@ -243,3 +243,28 @@ func TestLastUsedText(t *testing.T) {
 		t.Fatalf("no password: %q", got)
 	}
 }
+
+// TestUnreadableOUNamesLeaveIDs: when the OU names cannot be read, the
+// audit still audits every account; its OU paths give the OUs by ID, and
+// one warning says why.
+func TestUnreadableOUNamesLeaveIDs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, reportOrg(t), fixtures.Options{OpFaults: map[string]string{"organizations:ListOrganizationalUnitsForParent": "AccessDeniedException"}})
+	code, out, stderr := h.run("audit", "-o", "json")
+	r := parseJSON[AuditReport](t, out)
+	const warning = "Warning: OU paths give some OUs by ID, as their names could not be read: AccessDeniedException:"
+	if code != ExitFindings || r.Summary.Errors != 0 || !strings.Contains(stderr, warning) || strings.Count(stderr, "Warning") != 1 {
+		t.Fatalf("exit %d, %+v; stderr %q, want exit 3, no error and %q", code, r.Summary, stderr, warning)
+	}
+	for _, a := range r.Accounts {
+		want := demoOUPaths[a.ID][1]
+		if want != "r-d3m0" {
+			want = "Root" + strings.TrimPrefix(want, "r-d3m0")
+		} else {
+			want = "Root"
+		}
+		if a.OUPath != want || a.OUPathIDs != demoOUPaths[a.ID][1] {
+			t.Errorf("%s: OU path %q (%q), want %q (%q)", a.ID, a.OUPath, a.OUPathIDs, want, demoOUPaths[a.ID][1])
+		}
+	}
+}

@@ -184,6 +184,7 @@ func PreflightCommand(ctx context.Context, in PreflightInput, deps *Deps) error 
 		func(emit func(orgscan.Target) error) error { return lister.Each(ctx, in.Selection, emit) },
 		func(ctx context.Context, t orgscan.Target) {
 			a := checkAccount(ctx, checker, t, tasks)
+			lister.Name(ctx, &a.Account)
 			mu.Lock()
 			report.Accounts = append(report.Accounts, a)
 			n++
@@ -192,6 +193,9 @@ func PreflightCommand(ctx context.Context, in PreflightInput, deps *Deps) error 
 	listed := orgrun.Listed{Accounts: n, Err: listErr, Interrupted: ctx.Err() != nil}
 	if err := listed.Empty("the report is incomplete", "nothing was checked"); err != nil {
 		return engineError(err, in.Selection)
+	}
+	for _, n := range lister.Notes() {
+		printf(deps.IO.ErrOut, "Warning: %s\n", n)
 	}
 	slices.SortFunc(report.Accounts, func(a, b PreflightAccount) int { return strings.Compare(a.ID, b.ID) })
 	s := &report.Summary
@@ -278,7 +282,7 @@ func preflightFlag(off *bool) cli.Flag {
 
 // newGuard is a run's pre-flight check, or nil with --no-preflight. The
 // check needs Organizations' policy reads; when the organization's root
-// cannot be read, the run goes on unchecked, and guardNotes warns of it
+// cannot be read, the run goes on unchecked, and runNotes warns of it
 // once an account was attempted. callerARN is read when "" is given.
 func newGuard(ctx context.Context, io *IOStreams, cfg aws.Config, org orgscan.Organization, callerARN string, sel orgscan.Selection, off bool) *orgrun.Guard {
 	if off {
@@ -296,9 +300,9 @@ func newGuard(ctx context.Context, io *IOStreams, cfg aws.Config, org orgscan.Or
 	return orgrun.NewGuard(preflight.NewChecker(reader, org.ManagementAccount, callerOf(callerARN), cfg.Region))
 }
 
-// guardNotes tells what the run's pre-flight check could not decide.
-func guardNotes(io *IOStreams, g *orgrun.Guard) {
-	for _, n := range g.Notes() {
+// runNotes tells what a run could not do in full (orgrun.Run.Notes).
+func runNotes(io *IOStreams, r *orgrun.Run) {
+	for _, n := range r.Notes() {
 		printf(io.ErrOut, "Warning: %s\n", n)
 	}
 }

@@ -271,8 +271,8 @@ func TestAnUndecidedCheckLeavesTheRunAsBefore(t *testing.T) {
 		faults  map[string]string
 		warning string
 	}{
-		// (A refused ListRoots now stops the listing itself, which names
-		// each account's OUs from the root: it is no longer the check's.)
+		// (A refused ListRoots also leaves the OU names unread, a warning
+		// of its own: TestUnreadableOUNamesLeaveIDs.)
 		{"ListPolicies is refused", nil, map[string]string{"organizations:ListPolicies": "AccessDeniedException"},
 			"Warning: pre-flight: 15 accounts were attempted without the guardrail check: reading the organization's SCPs and RCPs: ListPolicies: AccessDeniedException:"},
 		{"a statement rootctl cannot evaluate", func(org *fixtures.Org) {

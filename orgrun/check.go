@@ -76,6 +76,7 @@ func Survey[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R, 
 	err := run.each(ctx, func(ctx context.Context, t orgscan.Target) {
 		p := P(new(R))
 		inspect(ctx, run, check, t, p)
+		run.Lister.Name(ctx, &p.result().Account)
 		n.Add(1)
 		done(p)
 	})
@@ -87,6 +88,11 @@ func inspect[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R,
 	if !begin(ctx, run.Assumer, t, res, check.Before) || run.guard(ctx, t, check.Task, check.Actions, res) {
 		return
 	}
+	release, ok := run.enter(ctx, t, res, check.Before)
+	if !ok {
+		return
+	}
+	defer release()
 	status, err := check.Inspect(ctx, run.Assumer.Lease(t.ID, check.Task), p)
 	if err == nil {
 		res.Status = status

@@ -41,6 +41,13 @@ func (g *Guard) Err() error {
 	return g.readErr
 }
 
+// Notes says what the run could not do in full, for the user to see
+// beside the report: what its pre-flight check could not decide, and OU
+// names it could not read.
+func (r *Run) Notes() []string {
+	return append(r.Guard.Notes(), r.Lister.Notes()...)
+}
+
 // Notes says what the check could not decide, for the user to see beside
 // the report: nothing when it decided every account.
 func (g *Guard) Notes() []string {

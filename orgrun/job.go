@@ -173,7 +173,11 @@ func RunJob(ctx context.Context, run *Run, job Job, dryRun bool, op Operator) er
 		return &Outcome{Class: Failure, Err: fmt.Errorf("%w; nothing was changed", halt)}
 	}
 	var c Collector[AccountJob, *AccountJob]
-	listErr := run.each(ctx, func(ctx context.Context, t orgscan.Target) { c.Add(run.PlanAccount(ctx, job, t)) })
+	listErr := run.each(ctx, func(ctx context.Context, t orgscan.Target) {
+		a := run.PlanAccount(ctx, job, t)
+		run.Lister.Name(ctx, &a.Account)
+		c.Add(a)
+	})
 	r.Accounts = c.Sorted()
 	switch halt := run.Assumer.Halted(); {
 	case halt != nil && ctx.Err() == nil:
@@ -252,6 +256,11 @@ func (r *Run) PlanAccount(ctx context.Context, job Job, t orgscan.Target) *Accou
 		r.guard(ctx, t, job.Task, job.Actions, &a.Result) {
 		return a
 	}
+	release, ok := r.enter(ctx, t, &a.Result, "interrupted before this account was inspected; nothing was changed")
+	if !ok {
+		return a
+	}
+	defer release()
 	a.lease = r.Assumer.Lease(t.ID, job.Task)
 	actions, err := job.Plan(ctx, a, r.now())
 	if err != nil {

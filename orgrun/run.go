@@ -37,6 +37,8 @@ type Run struct {
 	// never assumed into, and a refusal of the caller's own AssumeRoot for
 	// every account stops the run before it starts.
 	Guard *Guard
+
+	slots *slots // while each runs
 }
 
 func (r *Run) now() time.Time {
@@ -53,7 +55,18 @@ func (r *Run) concurrency() int {
 	return r.Concurrency
 }
 
-// each runs work over the selected accounts as the listing arrives. An
+// waitingPerSlot is how many accounts may be listed and waiting, for their
+// pre-flight check or a slot, per account in session: the listing goes on
+// while the guardrails an account needs are read (at Organizations'
+// published pace, about a second for an organization whose OUs carry SCPs
+// of their own), instead of stopping once every slot holds an account
+// waiting for them. 16 × the default 64 is 1,024 accounts, a few MiB.
+const waitingPerSlot = 16
+
+// each runs work over the selected accounts as the listing arrives, each
+// as soon as it is listed. work enters the account's root session with
+// enter, which bounds the accounts in session to Concurrency: an account
+// that waits for its guardrails before that holds no slot. An
 // organization-wide AssumeRoot refusal halts the assumer, and with it the
 // listing: the accounts already listed are still passed to work (which
 // sees the halt and reports them not reached), none further is listed.
@@ -62,7 +75,9 @@ func (r *Run) concurrency() int {
 func (r *Run) each(ctx context.Context, work func(context.Context, orgscan.Target)) error {
 	listCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	err := FanOut(listCtx, r.concurrency(),
+	r.slots = &slots{free: make(chan struct{}, r.concurrency()), halted: listCtx.Done()}
+	defer func() { r.slots = nil }()
+	err := FanOut(listCtx, r.concurrency()*waitingPerSlot,
 		func(emit func(orgscan.Target) error) error { return r.Lister.Each(listCtx, r.Selection, emit) },
 		func(_ context.Context, t orgscan.Target) {
 			work(ctx, t)
@@ -74,6 +89,32 @@ func (r *Run) each(ctx context.Context, work func(context.Context, orgscan.Targe
 		return nil
 	}
 	return err
+}
+
+// slots bounds the accounts in a root session at once.
+type slots struct {
+	free   chan struct{}   // a slot is taken by sending
+	halted <-chan struct{} // the listing's end by halt or Ctrl-C: stop waiting
+}
+
+// enter takes a slot for account t's root session, once its pre-flight
+// check has passed, and checks again, as begin did, that the run is
+// neither halted nor interrupted: false, with res decided, when it is.
+// release gives the slot back (a no-op outside each).
+func (r *Run) enter(ctx context.Context, t orgscan.Target, res *Result, before string) (release func(), ok bool) {
+	release = func() {}
+	if s := r.slots; s != nil {
+		select {
+		case s.free <- struct{}{}:
+			release = func() { <-s.free }
+		case <-s.halted:
+		}
+	}
+	if !begin(ctx, r.Assumer, t, res, before) {
+		release()
+		return func() {}, false
+	}
+	return release, true
 }
 
 // Collector gathers a run's results as accounts finish, from any number of

@@ -100,8 +100,9 @@ type Lister struct {
 	Org  Organization
 	tree *tree // the organization's structure, as far as the run has read it
 
-	mu     sync.Mutex
-	listed map[string]orgtypes.Account // the selection's IDs as Check described them
+	mu       sync.Mutex
+	listed   map[string]orgtypes.Account // the selection's IDs as Check described them
+	namesErr error                       // the first failure to read OU names
 }
 
 // NewLister describes the organization (to learn its management account)
@@ -118,8 +119,11 @@ func NewLister(ctx context.Context, cfg aws.Config) (*Lister, error) {
 	}}, nil
 }
 
-// Each calls fn for every selected account, with its OU path, page by page
-// as the listing arrives, so work can start before the listing ends. An OU
+// Each calls fn for every selected account, with its OU path's IDs, page
+// by page as the listing arrives, so work can start before the listing
+// ends. The OU names are read meanwhile: Name gives an account its OUPath
+// once its work is done, so that neither the listing nor the work waits
+// for them. An OU
 // selects from the one listing of the organization by path prefix (see
 // eachUnder). Accounts that cannot be targeted (the management account,
 // accounts not ACTIVE, IDs outside the organization) are passed with Skip
@@ -144,11 +148,13 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 		}
 		return fn(l.classify(acct))
 	}
+	var naming sync.WaitGroup // the names read in the background end with Each
+	defer naming.Wait()
 	switch {
 	case len(sel.Accounts) > 0:
-		return l.eachID(ctx, sel.Accounts, excluded, emit, fn)
+		return l.eachID(ctx, &naming, sel.Accounts, excluded, emit, fn)
 	case sel.OU != "":
-		return l.eachUnder(ctx, sel.OU, emit)
+		return l.eachUnder(ctx, &naming, sel.OU, emit)
 	default:
 		p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
 		for p.HasMorePages() {
@@ -156,7 +162,7 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 			if err != nil {
 				return fmt.Errorf("ListAccounts: %w", err)
 			}
-			accounts, err := l.place(ctx, out.Accounts)
+			accounts, err := l.place(ctx, &naming, out.Accounts)
 			if err != nil {
 				return err
 			}
@@ -216,7 +222,7 @@ func (l *Lister) Check(ctx context.Context, sel Selection) error {
 	return nil
 }
 
-func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]bool, emit func(Account) error, fn func(Target) error) error {
+func (l *Lister) eachID(ctx context.Context, naming *sync.WaitGroup, ids []string, excluded map[string]bool, emit func(Account) error, fn func(Target) error) error {
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] || excluded[id] {
@@ -239,7 +245,7 @@ func (l *Lister) eachID(ctx context.Context, ids []string, excluded map[string]b
 		if err != nil {
 			return err
 		}
-		placed, err := l.place(ctx, []orgtypes.Account{a})
+		placed, err := l.place(ctx, naming, []orgtypes.Account{a})
 		if err != nil {
 			return err
 		}
@@ -323,10 +329,13 @@ func (l *Lister) Describe(ctx context.Context, id string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	placed, err := l.place(ctx, []orgtypes.Account{a})
+	var naming sync.WaitGroup
+	placed, err := l.place(ctx, &naming, []orgtypes.Account{a})
 	if err != nil {
 		return Target{}, err
 	}
+	naming.Wait()
+	l.Name(ctx, &placed[0])
 	return l.classify(placed[0]), nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/rootctl/rootctl/awserr"
 )
 
 // Where an account sits. Organizations answers it in Account.Paths
@@ -424,9 +426,12 @@ func (t *tree) readable(chain []string) string {
 	return strings.Join(names, "/")
 }
 
-// place gives accounts their OU paths: from their Paths, or, for an
-// account whose answer carries none, from the walk.
-func (l *Lister) place(ctx context.Context, accounts []orgtypes.Account) ([]Account, error) {
+// place gives accounts their OU path IDs: from their Paths, or, for an
+// account whose answer carries none, from the walk. The names of the OUs
+// on the paths are read in the background (learnNames), so that neither
+// the listing nor the accounts' work waits for them: Name fills an
+// account's OUPath from them when it is reported.
+func (l *Lister) place(ctx context.Context, naming *sync.WaitGroup, accounts []orgtypes.Account) ([]Account, error) {
 	out := make([]Account, len(accounts))
 	chains := make([][]string, len(accounts))
 	for i, a := range accounts {
@@ -440,28 +445,54 @@ func (l *Lister) place(ctx context.Context, accounts []orgtypes.Account) ([]Acco
 		}
 		chains[i] = ids
 	}
-	return out, l.name(ctx, out, chains)
+	l.named(ctx, naming, out, chains)
+	return out, nil
 }
 
-// name sets the accounts' OU paths from their chains, listing the names
-// not known yet.
-func (l *Lister) name(ctx context.Context, accounts []Account, chains [][]string) error {
-	if err := l.tree.learnNames(ctx, chains); err != nil {
-		return err
+// Name sets a's OUPath, by name (Root/Production/Payments), from its
+// OUPathIDs, waiting for the names being read if need be. A name that
+// could not be read is given as its ID, and Notes says why.
+func (l *Lister) Name(ctx context.Context, a *Account) {
+	if a.OUPath != "" || a.OUPathIDs == "" {
+		return
 	}
-	for i, c := range chains {
-		if len(c) > 0 {
-			accounts[i].OUPathIDs, accounts[i].OUPath = strings.Join(c, "/"), l.tree.readable(c)
+	chain := strings.Split(a.OUPathIDs, "/")
+	if err := l.tree.learnNames(ctx, [][]string{chain}); err != nil && ctx.Err() == nil {
+		l.mu.Lock()
+		if l.namesErr == nil {
+			l.namesErr = err
 		}
+		l.mu.Unlock()
 	}
-	return nil
+	a.OUPath = l.tree.readable(chain)
+}
+
+// Notes says what the listing could not do in full, for the user to see
+// beside the report: OU names it could not read.
+func (l *Lister) Notes() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.namesErr == nil {
+		return nil
+	}
+	return []string{"OU paths give some OUs by ID, as their names could not be read: " + awserr.Describe(l.namesErr) +
+		" (the caller needs organizations:ListRoots and ListOrganizationalUnitsForParent)"}
+}
+
+// named gives accounts the path IDs of their chains, and reads the names
+// on them in the background (see place), in a goroutine naming counts.
+func (l *Lister) named(ctx context.Context, naming *sync.WaitGroup, accounts []Account, chains [][]string) {
+	for i, c := range chains {
+		accounts[i].OUPathIDs = strings.Join(c, "/")
+	}
+	naming.Go(func() { l.tree.learnNames(ctx, chains) }) // its failure is Name's to tell
 }
 
 // eachUnder passes fn every account under the root or OU parent, with its
 // OU path, from the one listing of the organization (ListAccounts), by
 // path prefix. Should an answer carry no path, the accounts not yet passed
 // are found by walking the tree under parent, as before Paths.
-func (l *Lister) eachUnder(ctx context.Context, parent string, fn func(Account) error) error {
+func (l *Lister) eachUnder(ctx context.Context, naming *sync.WaitGroup, parent string, fn func(Account) error) error {
 	passed := map[string]bool{}
 	p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
 	for p.HasMorePages() {
@@ -473,7 +504,7 @@ func (l *Lister) eachUnder(ctx context.Context, parent string, fn func(Account) 
 		for i, a := range out.Accounts {
 			ids, ok := pathIDs(l.Org.ID, aws.ToString(a.Id), a.Paths)
 			if !ok {
-				return l.walkUnder(ctx, parent, passed, fn)
+				return l.walkUnder(ctx, naming, parent, passed, fn)
 			}
 			chains[i] = ids
 		}
@@ -488,9 +519,7 @@ func (l *Lister) eachUnder(ctx context.Context, parent string, fn func(Account) 
 		for i, a := range under {
 			accounts[i] = toAccount(a)
 		}
-		if err := l.name(ctx, accounts, underChains); err != nil {
-			return err
-		}
+		l.named(ctx, naming, accounts, underChains)
 		for _, a := range accounts {
 			passed[a.ID] = true
 			if err := fn(a); err != nil {
@@ -508,7 +537,7 @@ func (l *Lister) eachUnder(ctx context.Context, parent string, fn func(Account) 
 
 // walkUnder passes fn every account under parent that passed does not
 // hold, walking the tree (ListAccountsForParent, then each child OU).
-func (l *Lister) walkUnder(ctx context.Context, parent string, passed map[string]bool, fn func(Account) error) error {
+func (l *Lister) walkUnder(ctx context.Context, naming *sync.WaitGroup, parent string, passed map[string]bool, fn func(Account) error) error {
 	chain, err := l.tree.chainTo(ctx, parent)
 	if err != nil {
 		return err
@@ -518,9 +547,7 @@ func (l *Lister) walkUnder(ctx context.Context, parent string, passed map[string
 			return nil
 		}
 		acct := []Account{toAccount(a)}
-		if err := l.name(ctx, acct, [][]string{ids}); err != nil {
-			return err
-		}
+		l.named(ctx, naming, acct, [][]string{ids})
 		return fn(acct[0])
 	})
 }

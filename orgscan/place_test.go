@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,17 +35,26 @@ var demoPaths = map[string]string{
 	"888888888801": "Root/Restricted-Data r-d3m0/ou-d3m0-restrict",
 }
 
-// placed lists what Each passes: each account's ID and OU paths, in the
-// order passed.
+// placed lists what Each passes, each account's ID and OU path IDs, and
+// the OU path Name then gives it, in the order passed. Each passes no
+// names: they are Name's.
 func placed(t *testing.T, l *Lister, sel Selection) []string {
 	t.Helper()
-	var got []string
+	var targets []Target
 	err := l.Each(context.Background(), sel, func(tg Target) error {
-		got = append(got, tg.ID+" "+tg.OUPath+" "+tg.OUPathIDs)
+		if tg.OUPath != "" {
+			t.Errorf("Each passed %s with its OU path %q: names are Name's, not the listing's", tg.ID, tg.OUPath)
+		}
+		targets = append(targets, tg)
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("Each(%+v): %v", sel, err)
+	}
+	var got []string
+	for _, tg := range targets {
+		l.Name(context.Background(), &tg.Account)
+		got = append(got, tg.ID+" "+tg.OUPath+" "+tg.OUPathIDs)
 	}
 	return got
 }
@@ -313,5 +323,55 @@ func TestQuotaPacesToItsRateAfterItsBurst(t *testing.T) {
 	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 200 * time.Millisecond}
 	if !slices.Equal(waits, want) {
 		t.Fatalf("waits %v, want %v", waits, want)
+	}
+}
+
+// TestListingDoesNotWaitForNames: Each passes every account while the OU
+// names are still being read (each ListOrganizationalUnitsForParent held
+// until every account has been passed), and Name then gives them.
+func TestListingDoesNotWaitForNames(t *testing.T) {
+	t.Parallel()
+	all := len(demoOrg(t).Accounts)
+	listed := make(chan struct{})
+	var waited atomic.Bool
+	l, _ := demoListerWith(t, fixtures.Options{Hold: func(ctx context.Context, c fixtures.Call) {
+		if c.Operation != "ListOrganizationalUnitsForParent" {
+			return
+		}
+		select {
+		case <-listed:
+		case <-time.After(5 * time.Second):
+			waited.Store(true) // the listing waited for this call
+		}
+	}})
+	var targets []Target
+	err := l.Each(context.Background(), Selection{}, func(tg Target) error {
+		if targets = append(targets, tg); len(targets) == all {
+			close(listed)
+		}
+		return nil
+	})
+	if err != nil || waited.Load() {
+		t.Fatalf("Each: %v; the listing waited for the OU names: %t", err, waited.Load())
+	}
+	a := targets[slices.IndexFunc(targets, func(tg Target) bool { return tg.ID == "333333333303" })].Account
+	l.Name(context.Background(), &a)
+	if want := "Root/Production/Production-EU"; a.OUPath != want {
+		t.Fatalf("Name gave %q, want %q", a.OUPath, want)
+	}
+}
+
+// TestNamesThatCannotBeReadAreIDs: when the OU names cannot be read, the
+// accounts are still passed, each OU path gives the OUs by ID, and Notes
+// says why.
+func TestNamesThatCannotBeReadAreIDs(t *testing.T) {
+	t.Parallel()
+	l, _ := demoListerWith(t, fixtures.Options{OpFaults: map[string]string{"organizations:ListOrganizationalUnitsForParent": "AccessDeniedException"}})
+	got := placed(t, l, Selection{Accounts: []string{"333333333303"}})
+	if want := []string{"333333333303 Root/ou-d3m0-prod0001/ou-d3m0-prodeu01 r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if notes := l.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "AccessDeniedException") {
+		t.Fatalf("Notes() = %q, want the refused ListOrganizationalUnitsForParent", notes)
 	}
 }
