@@ -150,7 +150,7 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 		return err
 	}
 	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
-		Guard: newGuard(ctx, deps.IO, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
+		Guard: newGuard(ctx, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
 	now := env.Now()
 	sink := newAuditSink(deps.IO, in, lister.Org, now, newAuditEvidence(in, exceptions, base, now))
 	sink.report.region = cfg.Region

@@ -93,7 +93,7 @@ func runJobs(ctx context.Context, deps *Deps, in jobInput, job orgrun.Job) error
 	op := &jobOperator{deps: deps, in: in, report: &JobReport{Header: newHeader(lister.Org.ID, run.env.Now()), Command: job.Command,
 		Caller: run.caller, Reason: run.log.Reason(), DryRun: in.DryRun, AuditLog: run.log.Path()}}
 	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
-	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
+	orgRun.Guard = newGuard(ctx, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
 	err = orgrun.RunJob(ctx, orgRun, job, in.DryRun, op)
 	runNotes(deps.IO, orgRun)
 	return engineError(err, in.Selection)

@@ -85,7 +85,7 @@ func LocksCommand(ctx context.Context, in LocksInput, deps *Deps) error {
 	report := &LocksReport{Header: newHeader(lister.Org.ID, run.env.Now()), QueueRegions: regions}
 	var results orgrun.Collector[LocksAccount, *LocksAccount]
 	orgRun := run.orgRun(lister, in.Selection, in.Concurrency)
-	orgRun.Guard = newGuard(ctx, deps.IO, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
+	orgRun.Guard = newGuard(ctx, run.env.AWS, lister.Org, run.caller, in.Selection, in.NoPreflight)
 	listed := orgrun.Survey(ctx, orgRun, locksCheck(regions), results.Add)
 	runNotes(deps.IO, orgRun)
 	report.Accounts = results.Sorted()

@@ -280,24 +280,34 @@ func preflightFlag(off *bool) cli.Flag {
 		Usage: "do not check the organization's SCPs and RCPs before each root session (rootctl preflight)"}
 }
 
-// newGuard is a run's pre-flight check, or nil with --no-preflight. The
-// check needs Organizations' policy reads; when the organization's root
-// cannot be read, the run goes on unchecked, and runNotes warns of it
-// once an account was attempted. callerARN is read when "" is given.
-func newGuard(ctx context.Context, io *IOStreams, cfg aws.Config, org orgscan.Organization, callerARN string, sel orgscan.Selection, off bool) *orgrun.Guard {
+// newGuard is a run's pre-flight check, or nil with --no-preflight, made
+// while the run's listing starts (orgrun.StartGuard). The check needs
+// Organizations' policy reads; when the organization's root cannot be
+// read, the run goes on unchecked, and runNotes warns of it once an
+// account was attempted. callerARN is read when "" is given.
+func newGuard(ctx context.Context, cfg aws.Config, org orgscan.Organization, callerARN string, sel orgscan.Selection, off bool) *orgrun.Guard {
 	if off {
 		return nil
 	}
+	return orgrun.StartGuard(func() (*preflight.Checker, []string, error) {
+		return newChecker(ctx, cfg, org, callerARN, sel)
+	})
+}
+
+// newChecker is the pre-flight check of sel, and a note when it does not
+// judge the caller's own AssumeRoot; the error is a ReadError.
+func newChecker(ctx context.Context, cfg aws.Config, org orgscan.Organization, callerARN string, sel orgscan.Selection) (*preflight.Checker, []string, error) {
 	reader, err := preflight.NewReader(ctx, cfg, org.ID, preflight.ReaderOptions{Mode: preflight.ModeFor(sel)})
 	if err != nil {
-		return orgrun.Unchecked(&preflight.ReadError{Err: err})
+		return nil, nil, &preflight.ReadError{Err: err}
 	}
+	var notes []string
 	if callerARN == "" && reader.Enabled(preflight.SCP) {
 		if callerARN, err = awsconfig.CallerARN(ctx, cfg); err != nil && ctx.Err() == nil {
-			printf(io.ErrOut, "Warning: the pre-flight check does not judge the caller's own AssumeRoot: reading the caller: %s\n", awserr.Describe(err))
+			notes = append(notes, "the pre-flight check does not judge the caller's own AssumeRoot: reading the caller: "+awserr.Describe(err))
 		}
 	}
-	return orgrun.NewGuard(preflight.NewChecker(reader, org.ManagementAccount, callerOf(callerARN), cfg.Region))
+	return preflight.NewChecker(reader, org.ManagementAccount, callerOf(callerARN), cfg.Region), notes, nil
 }
 
 // runNotes tells what a run could not do in full (orgrun.Run.Notes).

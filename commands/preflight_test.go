@@ -1,11 +1,15 @@
 package commands
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/orgrun"
@@ -302,5 +306,55 @@ func TestAnUndecidedCheckLeavesTheRunAsBefore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccountsWaitingForTheirGuardrailsHoldNoSlot: while the guardrails
+// some accounts need are still being read (every ListPoliciesForTarget
+// held), the accounts that need none of them are audited, even one at a
+// time: an account waiting for its check holds no session slot.
+func TestAccountsWaitingForTheirGuardrailsHoldNoSlot(t *testing.T) {
+	t.Parallel()
+	// The accounts under OUs without an SCP of their own (Security's
+	// 222222222202, Development), ACTIVE.
+	free := []string{"222222222202", "444444444401", "444444444402", "444444444403", "444444444405"}
+	var mu sync.Mutex
+	audited := map[string]bool{}
+	var waited atomic.Bool
+	h := newHarness(t, reportOrg(t), fixtures.Options{
+		OnCall: func(c fixtures.Call) {
+			if c.Operation == "GetAccountSummary" {
+				mu.Lock()
+				audited[c.Account] = true
+				mu.Unlock()
+			}
+		},
+		Hold: func(ctx context.Context, c fixtures.Call) {
+			if c.Operation != "ListPoliciesForTarget" {
+				return
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				mu.Lock()
+				n := 0
+				for _, id := range free {
+					if audited[id] {
+						n++
+					}
+				}
+				mu.Unlock()
+				if n == len(free) {
+					return
+				}
+				if time.Now().After(deadline) || ctx.Err() != nil {
+					waited.Store(true)
+					return
+				}
+			}
+		},
+	})
+	code, out, stderr := h.run("audit", "-o", "json", "--concurrency", "1")
+	r := parseJSON[AuditReport](t, out)
+	if code != ExitFindings || r.Summary.Errors != 0 || waited.Load() {
+		t.Fatalf("exit %d, %+v; the free accounts waited for the others' guardrails: %t; stderr %s", code, r.Summary, waited.Load(), stderr)
 	}
 }

@@ -400,12 +400,12 @@ func unlockPreflight(ctx context.Context, io *IOStreams, run *rootRun, in Unlock
 	} else if r, err := unlock.QueueFromURL(in.Name); err == nil {
 		res.Name, res.Region = r.Name, r.Region
 	}
-	g := newGuard(ctx, io, run.env.AWS, run.org, run.caller, orgscan.Selection{Accounts: []string{in.Account}}, false)
-	if g.Checker == nil {
-		printf(io.ErrOut, "Warning: account %s is attempted without the pre-flight check: %v\n", in.Account, g.Err())
+	c, _, err := newChecker(ctx, run.env.AWS, run.org, run.caller, orgscan.Selection{Accounts: []string{in.Account}})
+	if err != nil {
+		printf(io.ErrOut, "Warning: account %s is attempted without the pre-flight check: %v\n", in.Account, err)
 		return nil
 	}
-	v, err := g.Checker.Check(ctx, preflight.Subject{Account: in.Account, Task: unlock.Task(in.Service), Actions: actions, Resource: res})
+	v, err := c.Check(ctx, preflight.Subject{Account: in.Account, Task: unlock.Task(in.Service), Actions: actions, Resource: res})
 	switch {
 	case err != nil && ctx.Err() == nil:
 		printf(io.ErrOut, "Warning: account %s is attempted without the pre-flight check: %v\n", in.Account, err)

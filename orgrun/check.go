@@ -69,17 +69,17 @@ func (l Listed) Empty(consequence, nothing string) error {
 // cannot target are skipped; none is started once the run is interrupted
 // or halted by an organization-wide refusal.
 func Survey[R any, P Reported[R]](ctx context.Context, run *Run, check Check[R, P], done func(P)) Listed {
-	if halt := run.callerHalt(ctx, check.Task); halt != nil {
-		return Listed{Halted: halt}
-	}
 	var n atomic.Int64
-	err := run.each(ctx, func(ctx context.Context, t orgscan.Target) {
+	halt, err := run.each(ctx, check.Task, func(ctx context.Context, t orgscan.Target) {
 		p := P(new(R))
 		inspect(ctx, run, check, t, p)
 		run.Lister.Name(ctx, &p.result().Account)
 		n.Add(1)
 		done(p)
 	})
+	if halt != nil {
+		return Listed{Halted: halt}
+	}
 	return run.listed(ctx, err, int(n.Load()))
 }
 

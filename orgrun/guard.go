@@ -3,6 +3,7 @@ package orgrun
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -18,12 +19,16 @@ import (
 // account whose guardrails cannot be read or evaluated is attempted as
 // before; Notes says how many.
 type Guard struct {
+	// Checker is what the Guard asks; nil when it could not start. A
+	// Guard from StartGuard sets it once built: read it through checker.
 	Checker *preflight.Checker
+	ready   chan struct{} // closed once StartGuard's build has ended; nil for the others
 
 	mu       sync.Mutex
-	readErr  error // the first failure to read guardrails
-	unread   int   // accounts attempted unchecked because of it
-	unknowns int   // accounts attempted whose verdict was unknown
+	built    []string // the build's own notes
+	readErr  error    // the first failure to read guardrails
+	unread   int      // accounts attempted unchecked because of it
+	unknowns int      // accounts attempted whose verdict was unknown
 }
 
 // NewGuard returns a Guard that asks c.
@@ -34,8 +39,39 @@ func NewGuard(c *preflight.Checker) *Guard { return &Guard{Checker: c} }
 // unchecked, and Notes says so if any was.
 func Unchecked(err error) *Guard { return &Guard{readErr: err} }
 
+// StartGuard returns a Guard that build makes meanwhile (its reads of the
+// organization's root and of the caller take round trips that the
+// listing need not wait for): each account, and the caller-wide check,
+// wait for it instead. build's error makes the Guard Unchecked's; its
+// notes are the Guard's.
+func StartGuard(build func() (c *preflight.Checker, notes []string, err error)) *Guard {
+	g := &Guard{ready: make(chan struct{})}
+	go func() {
+		defer close(g.ready)
+		c, notes, err := build()
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.Checker, g.built, g.readErr = c, notes, err
+	}()
+	return g
+}
+
+// checker is the Guard's Checker once built; nil when it could not start,
+// or when ctx ended first.
+func (g *Guard) checker(ctx context.Context) *preflight.Checker {
+	if g.ready != nil {
+		select {
+		case <-g.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return g.Checker
+}
+
 // Err is why the Guard could not read the organization's policies, or nil.
 func (g *Guard) Err() error {
+	g.checker(context.Background())
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.readErr
@@ -54,9 +90,10 @@ func (g *Guard) Notes() []string {
 	if g == nil {
 		return nil
 	}
+	g.checker(context.Background())
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var notes []string
+	notes := slices.Clone(g.built)
 	if g.readErr != nil && g.unread > 0 {
 		notes = append(notes, fmt.Sprintf("pre-flight: %d accounts were attempted without the guardrail check: %v", g.unread, g.readErr))
 	}
@@ -74,13 +111,17 @@ func (r *Run) guard(ctx context.Context, t orgscan.Target, task rootsession.Task
 	if g == nil {
 		return false
 	}
-	if g.Checker == nil {
+	c := g.checker(ctx)
+	if ctx.Err() != nil {
+		return false // interrupted: decided on entering the session
+	}
+	if c == nil {
 		g.mu.Lock()
 		g.unread++
 		g.mu.Unlock()
 		return false
 	}
-	v, err := g.Checker.Check(ctx, preflight.Subject{Account: t.ID, Paths: t.Paths, Task: task, Actions: actions})
+	v, err := c.Check(ctx, preflight.Subject{Account: t.ID, Paths: t.Paths, Task: task, Actions: actions})
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
@@ -116,10 +157,14 @@ func BlockedReason(causes []preflight.Cause) string {
 // caller's own SCPs (a delegated administrator's), or nil: decided before
 // any account, so that the run stops with one message.
 func (r *Run) callerHalt(ctx context.Context, task rootsession.Task) *rootsession.OrgError {
-	if r.Guard == nil || r.Guard.Checker == nil {
+	if r.Guard == nil {
 		return nil
 	}
-	v, err := r.Guard.Checker.CallerWide(ctx, task)
+	c := r.Guard.checker(ctx)
+	if c == nil {
+		return nil
+	}
+	v, err := c.CallerWide(ctx, task)
 	if err != nil || v.Verdict != preflight.Blocked {
 		return nil // per account, then
 	}

@@ -169,15 +169,15 @@ func (e *HeldError) Error() string {
 // before any change.
 func RunJob(ctx context.Context, run *Run, job Job, dryRun bool, op Operator) error {
 	r := &JobRun{Job: job, DryRun: dryRun}
-	if halt := run.callerHalt(ctx, job.Task); halt != nil {
-		return &Outcome{Class: Failure, Err: fmt.Errorf("%w; nothing was changed", halt)}
-	}
 	var c Collector[AccountJob, *AccountJob]
-	listErr := run.each(ctx, func(ctx context.Context, t orgscan.Target) {
+	halt, listErr := run.each(ctx, job.Task, func(ctx context.Context, t orgscan.Target) {
 		a := run.PlanAccount(ctx, job, t)
 		run.Lister.Name(ctx, &a.Account)
 		c.Add(a)
 	})
+	if halt != nil {
+		return &Outcome{Class: Failure, Err: fmt.Errorf("%w; nothing was changed", halt)}
+	}
 	r.Accounts = c.Sorted()
 	switch halt := run.Assumer.Halted(); {
 	case halt != nil && ctx.Err() == nil:

@@ -66,29 +66,48 @@ const waitingPerSlot = 16
 // each runs work over the selected accounts as the listing arrives, each
 // as soon as it is listed. work enters the account's root session with
 // enter, which bounds the accounts in session to Concurrency: an account
-// that waits for its guardrails before that holds no slot. An
-// organization-wide AssumeRoot refusal halts the assumer, and with it the
-// listing: the accounts already listed are still passed to work (which
+// that waits for its guardrails before that holds no slot.
+//
+// The caller-wide check for task (callerHalt) is made meanwhile, and each
+// account waits for it before work: when it refuses, no account is worked
+// on or passed to work, the listing stops, and each returns the refusal.
+// An organization-wide AssumeRoot refusal halts the assumer, and with it
+// the listing: the accounts already listed are still passed to work (which
 // sees the halt and reports them not reached), none further is listed.
 // work gets ctx itself, so an account in flight is not cut short by the
-// halt. The error is the listing's, or nil when the halt ended it.
-func (r *Run) each(ctx context.Context, work func(context.Context, orgscan.Target)) error {
+// halt. The error is the listing's, or nil when a halt ended it.
+func (r *Run) each(ctx context.Context, task rootsession.Task, work func(context.Context, orgscan.Target)) (*rootsession.OrgError, error) {
 	listCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	callerDone := make(chan struct{})
+	var callerHalt *rootsession.OrgError
+	go func() {
+		defer close(callerDone)
+		callerHalt = r.callerHalt(listCtx, task)
+	}()
 	r.slots = &slots{free: make(chan struct{}, r.concurrency()), halted: listCtx.Done()}
 	defer func() { r.slots = nil }()
 	err := FanOut(listCtx, r.concurrency()*waitingPerSlot,
 		func(emit func(orgscan.Target) error) error { return r.Lister.Each(listCtx, r.Selection, emit) },
 		func(_ context.Context, t orgscan.Target) {
+			if <-callerDone; callerHalt != nil {
+				stop()
+				return
+			}
 			work(ctx, t)
 			if r.Assumer.Halted() != nil {
 				stop()
 			}
 		})
-	if r.Assumer.Halted() != nil && ctx.Err() == nil {
-		return nil
+	stop()
+	<-callerDone
+	if callerHalt != nil && ctx.Err() == nil {
+		return callerHalt, nil
 	}
-	return err
+	if r.Assumer.Halted() != nil && ctx.Err() == nil {
+		return nil, nil
+	}
+	return nil, err
 }
 
 // slots bounds the accounts in a root session at once.
