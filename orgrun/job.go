@@ -277,6 +277,9 @@ func (r *Run) PlanAccount(ctx context.Context, job Job, t orgscan.Target) *Accou
 		}
 	}
 	a.Actions = append(a.Actions, actions...)
+	if a.Status != StatusPlanned {
+		a.lease = nil // nothing to apply: its session need not be kept until the changes
+	}
 	return a
 }
 
