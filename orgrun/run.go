@@ -60,8 +60,12 @@ func (r *Run) concurrency() int {
 // while the guardrails an account needs are read (at Organizations'
 // published pace, about a second for an organization whose OUs carry SCPs
 // of their own), instead of stopping once every slot holds an account
-// waiting for them. 16 × the default 64 is 1,024 accounts, a few MiB.
-const waitingPerSlot = 16
+// waiting for them. Each waits in a goroutine of its own, whose stack
+// grows to the SDK's depth once it works: 4 × the default 64 is 256
+// accounts, some 8 MiB (16 × cost 15 MiB more of peak RSS at 10,000
+// accounts, for no speed: in the synthetic organization of the
+// benchmarks, at most some 170 accounts wait at once).
+const waitingPerSlot = 4
 
 // each runs work over the selected accounts as the listing arrives, each
 // as soon as it is listed. work enters the account's root session with

@@ -457,7 +457,8 @@ func (l *Lister) Name(ctx context.Context, a *Account) {
 		return
 	}
 	chain := strings.Split(a.OUPathIDs, "/")
-	if err := l.tree.learnNames(ctx, [][]string{chain}); err != nil && ctx.Err() == nil {
+	err := l.tree.learnNames(ctx, [][]string{chain})
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) { // not the run's end (a halt ends the listing's reads)
 		l.mu.Lock()
 		if l.namesErr == nil {
 			l.namesErr = err
