@@ -149,8 +149,6 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 	if err := checkSelection(ctx, lister, in.Selection); err != nil {
 		return err
 	}
-	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
-		Guard: newGuard(ctx, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
 	now := env.Now()
 	sink := newAuditSink(deps.IO, in, lister.Org, now, newAuditEvidence(in, exceptions, base, now))
 	sink.report.region = cfg.Region
@@ -159,6 +157,8 @@ func AuditCommand(ctx context.Context, in AuditInput, deps *Deps) error {
 			return err
 		}
 	}
+	run := &orgrun.Run{Lister: lister, Assumer: newAssumer(cfg, env.Now), Selection: in.Selection, Concurrency: in.Concurrency,
+		Guard: newGuard(ctx, cfg, lister.Org, "", in.Selection, in.NoPreflight)}
 	stopProgress := sink.startProgress()
 	listed := orgrun.Survey(ctx, run, auditCheck, sink.add)
 	stopProgress()

@@ -276,11 +276,12 @@ func TestNDJSONStreams(t *testing.T) {
 	out := &syncBuffer{}
 	var assumed atomic.Int32
 	var linesAtHalf atomic.Int32
-	h := newHarness(t, fixtures.Synthetic(60), fixtures.Options{OnCall: func(c fixtures.Call) {
+	h := newHarness(t, fixtures.Synthetic(60), fixtures.Options{Hold: func(_ context.Context, c fixtures.Call) {
 		if c.Operation == "AssumeRoot" && assumed.Add(1) == 30 {
-			// The 30th session waits for the lines of the accounts before
-			// it, which wait for their OU names (read at Organizations'
-			// pace) at most: a buffered report never writes them.
+			// The 30th AssumeRoot is held, and with it the run (one
+			// account at a time), until the lines of the accounts before
+			// it are written, once their OU names (read at Organizations'
+			// pace) are known: a buffered report never writes them.
 			for deadline := time.Now().Add(10 * time.Second); strings.Count(out.String(), "\n") < 29 && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
 			}

@@ -4,12 +4,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rootctl/rootctl/evidence"
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/rootcreds"
 )
@@ -244,27 +247,42 @@ func TestLastUsedText(t *testing.T) {
 	}
 }
 
-// TestUnreadableOUNamesLeaveIDs: when the OU names cannot be read, the
-// audit still audits every account; its OU paths give the OUs by ID, and
-// one warning says why.
-func TestUnreadableOUNamesLeaveIDs(t *testing.T) {
+// TestUnreadableOUNamesLeaveNoPathByName: when the OU names cannot be
+// read, the audit still audits every account; an account under an OU has
+// its OU path by ID only (half names, half IDs would read as names), one
+// warning says why, and an exception naming an OU path is not judged by
+// paths it cannot be compared with: not audited, not stale.
+func TestUnreadableOUNamesLeaveNoPathByName(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, reportOrg(t), fixtures.Options{OpFaults: map[string]string{"organizations:ListOrganizationalUnitsForParent": "AccessDeniedException"}})
-	code, out, stderr := h.run("audit", "-o", "json")
+	exceptions := filepath.Join(t.TempDir(), "exceptions.yaml")
+	if err := os.WriteFile(exceptions, []byte(`version: 1
+exceptions:
+  - ou: Root/Development
+    accept: [password, access_key, mfa_virtual, mfa_hardware, mfa_fido, signing_certificate]
+    reason: "SEC-1 development accounts"
+    approved_by: ciso@example.com
+    approved_on: 2026-11-02
+    expires: 2027-04-30
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := h.run("audit", "-o", "json", "--exceptions", exceptions)
 	r := parseJSON[AuditReport](t, out)
-	const warning = "Warning: OU paths give some OUs by ID, as their names could not be read: AccessDeniedException:"
+	const warning = "Warning: some accounts have no OU path by name (ou_path), only by ID (ou_path_ids), as OU names could not be read: AccessDeniedException:"
 	if code != ExitFindings || r.Summary.Errors != 0 || !strings.Contains(stderr, warning) || strings.Count(stderr, "Warning") != 1 {
 		t.Fatalf("exit %d, %+v; stderr %q, want exit 3, no error and %q", code, r.Summary, stderr, warning)
 	}
 	for _, a := range r.Accounts {
-		want := demoOUPaths[a.ID][1]
-		if want != "r-d3m0" {
-			want = "Root" + strings.TrimPrefix(want, "r-d3m0")
-		} else {
-			want = "Root"
+		want := "" // under an OU whose name could not be read
+		if demoOUPaths[a.ID][1] == "r-d3m0" {
+			want = "Root" // the root's name is ListRoots'
 		}
 		if a.OUPath != want || a.OUPathIDs != demoOUPaths[a.ID][1] {
 			t.Errorf("%s: OU path %q (%q), want %q (%q)", a.ID, a.OUPath, a.OUPathIDs, want, demoOUPaths[a.ID][1])
 		}
+	}
+	if x := r.Exceptions; x == nil || len(x.Entries) != 1 || x.Entries[0].Status != evidence.ExceptionNotAudited || x.Stale != 0 {
+		t.Fatalf("exceptions %+v, want the one entry not_audited and none stale", x)
 	}
 }

@@ -369,6 +369,7 @@ func checkOU(ou string) error {
 type Tally struct {
 	matched, audited, covered []int
 	names, ids                bool // some account's path of names, of IDs, was known
+	unnamed                   bool // some account's path was known by IDs only (its OU names were not)
 }
 
 // NewTally starts the counts of a run.
@@ -386,6 +387,7 @@ func (x *Exceptions) NewTally() *Tally {
 func (x *Exceptions) Apply(t *Tally, now time.Time, account string, path Path, audited bool, fs []Finding) {
 	t.names = t.names || path.Names != ""
 	t.ids = t.ids || path.IDs != ""
+	t.unnamed = t.unnamed || (path.Names == "" && path.IDs != "")
 	var matching []*Entry
 	for _, e := range x.Entries {
 		if e.matches(account, path) {
@@ -473,7 +475,7 @@ func (x *Exceptions) Judge(t *Tally, now time.Time, wholeOrganization bool) []En
 			r.Detail = "no account it names was audited in this run (skipped, or an error)"
 		case e.OU != "" && !t.known(e.OU):
 			r.Status = ExceptionNotAudited
-			r.Detail = "the listing gave no OU paths in this run, so no account could be matched to the OU"
+			r.Detail = "the OU paths by name were not all known in this run, so accounts could not be matched to the OU"
 		case wholeOrganization && e.Account != "":
 			r.Status = ExceptionUnmatched
 			r.Detail = fmt.Sprintf("%s is not an account of the organization: correct or delete the entry", e.Account)
@@ -490,12 +492,13 @@ func (x *Exceptions) Judge(t *Tally, now time.Time, wholeOrganization bool) []En
 }
 
 // known reports whether accounts' paths of the form ou is written in were
-// known in the run.
+// known in the run: by names, every account's (an account whose OU names
+// could not be read might be under the OU).
 func (t *Tally) known(ou string) bool {
 	if orgscan.ValidParentID(ou) {
 		return t.ids
 	}
-	return t.names
+	return t.names && !t.unnamed
 }
 
 func countOf(n int, thing string) string {

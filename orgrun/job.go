@@ -265,6 +265,7 @@ func (r *Run) PlanAccount(ctx context.Context, job Job, t orgscan.Target) *Accou
 	actions, err := job.Plan(ctx, a, r.now())
 	if err != nil {
 		ended(ctx, err, &a.Result, "interrupted while this account was inspected; nothing was changed")
+		a.lease = nil
 		return a
 	}
 	a.Status = StatusNothingToDo
@@ -278,7 +279,7 @@ func (r *Run) PlanAccount(ctx context.Context, job Job, t orgscan.Target) *Accou
 	}
 	a.Actions = append(a.Actions, actions...)
 	if a.Status != StatusPlanned {
-		a.lease = nil // nothing to apply: its session need not be kept until the changes
+		a.lease = nil // nothing to apply: its session is not kept until the changes
 	}
 	return a
 }

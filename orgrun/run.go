@@ -55,17 +55,17 @@ func (r *Run) concurrency() int {
 	return r.Concurrency
 }
 
-// waitingPerSlot is how many accounts may be listed and waiting, for their
-// pre-flight check or a slot, per account in session: the listing goes on
+// waiting is how many accounts may be listed and waiting, for their
+// pre-flight check or a slot, with concurrency slots: the listing goes on
 // while the guardrails an account needs are read (at Organizations'
 // published pace, about a second for an organization whose OUs carry SCPs
 // of their own), instead of stopping once every slot holds an account
 // waiting for them. Each waits in a goroutine of its own, whose stack
-// grows to the SDK's depth once it works: 4 × the default 64 is 256
-// accounts, some 8 MiB (16 × cost 15 MiB more of peak RSS at 10,000
-// accounts, for no speed: in the synthetic organization of the
-// benchmarks, at most some 170 accounts wait at once).
-const waitingPerSlot = 4
+// grows to the SDK's depth once it works: 4 per slot, and at least 256,
+// is 256 at the default 64, some 8 MiB. (16 per slot cost 8 MiB more of
+// peak RSS at 10,000 accounts, for no speed: in the synthetic organization
+// of the benchmarks, at most some 170 accounts wait at once.)
+func waiting(concurrency int) int { return max(4*concurrency, 256) }
 
 // each runs work over the selected accounts as the listing arrives, each
 // as soon as it is listed. work enters the account's root session with
@@ -91,7 +91,7 @@ func (r *Run) each(ctx context.Context, task rootsession.Task, work func(context
 	}()
 	r.slots = &slots{free: make(chan struct{}, r.concurrency()), halted: listCtx.Done()}
 	defer func() { r.slots = nil }()
-	err := FanOut(listCtx, r.concurrency()*waitingPerSlot,
+	err := FanOut(listCtx, waiting(r.concurrency()),
 		func(emit func(orgscan.Target) error) error { return r.Lister.Each(listCtx, r.Selection, emit) },
 		func(_ context.Context, t orgscan.Target) {
 			if <-callerDone; callerHalt != nil {
@@ -105,7 +105,7 @@ func (r *Run) each(ctx context.Context, task rootsession.Task, work func(context
 		})
 	stop()
 	<-callerDone
-	if callerHalt != nil && ctx.Err() == nil {
+	if callerHalt != nil { // no account was worked on: the refusal is the run's, Ctrl-C or not
 		return callerHalt, nil
 	}
 	if r.Assumer.Halted() != nil && ctx.Err() == nil {

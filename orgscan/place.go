@@ -127,6 +127,7 @@ func pathIDs(orgID, account string, paths []string) (ids []string, ok bool) {
 type once struct {
 	done chan struct{}
 	err  error
+	cut  bool // err is the caller's ctx ending, not the call's answer
 }
 
 // tree is what the run has learnt of the organization's structure: the
@@ -156,7 +157,9 @@ func newTree(org *organizations.Client) *tree {
 }
 
 // do runs f once for key, however many callers ask, and returns its error
-// to each; a caller whose ctx ends stops waiting.
+// to each; a caller whose ctx ends stops waiting. A call cut short by the
+// end of its caller's ctx (the listing's, at a halt) is not an answer: it
+// is forgotten, and a caller whose ctx is live asks again.
 func (t *tree) do(ctx context.Context, key string, f func(context.Context) error) error {
 	t.mu.Lock()
 	c, started := t.calls[key]
@@ -167,11 +170,19 @@ func (t *tree) do(ctx context.Context, key string, f func(context.Context) error
 	t.mu.Unlock()
 	if !started {
 		c.err = f(ctx)
+		if c.cut = c.err != nil && ctx.Err() != nil; c.cut {
+			t.mu.Lock()
+			delete(t.calls, key)
+			t.mu.Unlock()
+		}
 		close(c.done)
 		return c.err
 	}
 	select {
 	case <-c.done:
+		if c.cut && ctx.Err() == nil {
+			return t.do(ctx, key, f)
+		}
 		return c.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -408,23 +419,26 @@ func (t *tree) learnNames(ctx context.Context, chains [][]string) error {
 	return g.Wait()
 }
 
-// readable is the path of names for chain: Root/Production/Payments. A
-// name that is not known (an OU moved since its parent was listed) is
-// given as its ID. A "/" or "\" in a name is escaped with "\", so that the
-// path splits back into its names.
+// readable is the path of names for chain: Root/Production/Payments; ""
+// when a name is not known (not read, or the OU moved since its parent was
+// listed). A "/" or "\" in a name is escaped with "\", so that the path
+// splits back into its names.
 func (t *tree) readable(chain []string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	names := make([]string, len(chain))
 	for i, id := range chain {
-		name, ok := t.name[id]
-		if !ok || (i > 0 && t.parent[id] != chain[i-1]) {
-			name = id
+		name, known := t.name[id]
+		if !known || (i > 0 && t.parent[id] != chain[i-1]) {
+			return ""
 		}
-		names[i] = strings.NewReplacer(`\`, `\\`, `/`, `\/`).Replace(name)
+		names[i] = nameEscaper.Replace(name)
 	}
 	return strings.Join(names, "/")
 }
+
+// nameEscaper escapes "/" and "\" in a name of a path.
+var nameEscaper = strings.NewReplacer(`\`, `\\`, `/`, `\/`)
 
 // place gives accounts their OU path IDs: from their Paths, or, for an
 // account whose answer carries none, from the walk. The names of the OUs
@@ -450,15 +464,17 @@ func (l *Lister) place(ctx context.Context, naming *sync.WaitGroup, accounts []o
 }
 
 // Name sets a's OUPath, by name (Root/Production/Payments), from its
-// OUPathIDs, waiting for the names being read if need be. A name that
-// could not be read is given as its ID, and Notes says why.
+// OUPathIDs, waiting for the names being read if need be. When a name on
+// the path is not known (it could not be read, or the OU moved since its
+// parent was listed), OUPath stays empty: a path half names and half IDs
+// would read as names that match nothing (an exception for
+// Root/Production, say). Notes says why names could not be read.
 func (l *Lister) Name(ctx context.Context, a *Account) {
 	if a.OUPath != "" || a.OUPathIDs == "" {
 		return
 	}
 	chain := strings.Split(a.OUPathIDs, "/")
-	err := l.tree.learnNames(ctx, [][]string{chain})
-	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) { // not the run's end (a halt ends the listing's reads)
+	if err := l.tree.learnNames(ctx, [][]string{chain}); err != nil && ctx.Err() == nil {
 		l.mu.Lock()
 		if l.namesErr == nil {
 			l.namesErr = err
@@ -476,7 +492,7 @@ func (l *Lister) Notes() []string {
 	if l.namesErr == nil {
 		return nil
 	}
-	return []string{"OU paths give some OUs by ID, as their names could not be read: " + awserr.Describe(l.namesErr) +
+	return []string{"some accounts have no OU path by name (ou_path), only by ID (ou_path_ids), as OU names could not be read: " + awserr.Describe(l.namesErr) +
 		" (the caller needs organizations:ListRoots and ListOrganizationalUnitsForParent)"}
 }
 

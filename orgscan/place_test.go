@@ -361,17 +361,48 @@ func TestListingDoesNotWaitForNames(t *testing.T) {
 	}
 }
 
-// TestNamesThatCannotBeReadAreIDs: when the OU names cannot be read, the
-// accounts are still passed, each OU path gives the OUs by ID, and Notes
-// says why.
-func TestNamesThatCannotBeReadAreIDs(t *testing.T) {
+// TestNamesThatCannotBeReadLeaveNoPathByName: when the OU names cannot be
+// read, the accounts are still passed with their OU path by ID, none by
+// name (half names, half IDs would read as names), and Notes says why.
+func TestNamesThatCannotBeReadLeaveNoPathByName(t *testing.T) {
 	t.Parallel()
 	l, _ := demoListerWith(t, fixtures.Options{OpFaults: map[string]string{"organizations:ListOrganizationalUnitsForParent": "AccessDeniedException"}})
 	got := placed(t, l, Selection{Accounts: []string{"333333333303"}})
-	if want := []string{"333333333303 Root/ou-d3m0-prod0001/ou-d3m0-prodeu01 r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01"}; !slices.Equal(got, want) {
+	if want := []string{"333333333303  r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	if notes := l.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "AccessDeniedException") {
 		t.Fatalf("Notes() = %q, want the refused ListOrganizationalUnitsForParent", notes)
+	}
+}
+
+// TestNamesCutShortByAHaltAreReadAgain: name reads cut short when the
+// listing's context ends (a halt) are not remembered as the run's answer:
+// Name, with a live context, reads them again and gives the names.
+func TestNamesCutShortByAHaltAreReadAgain(t *testing.T) {
+	t.Parallel()
+	var held atomic.Bool
+	held.Store(true)
+	l, srv := demoListerWith(t, fixtures.Options{Hold: func(ctx context.Context, c fixtures.Call) {
+		if c.Operation == "ListOrganizationalUnitsForParent" && held.Load() {
+			<-ctx.Done() // until the listing's context ends
+		}
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var targets []Target
+	err := l.Each(ctx, Selection{}, func(tg Target) error {
+		if targets = append(targets, tg); len(targets) == len(demoOrg(t).Accounts) {
+			cancel() // the run halts once every account is listed
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Each: %v", err)
+	}
+	held.Store(false)
+	a := targets[slices.IndexFunc(targets, func(tg Target) bool { return tg.ID == "333333333303" })].Account
+	l.Name(context.Background(), &a)
+	if want := "Root/Production/Production-EU"; a.OUPath != want || len(l.Notes()) != 0 {
+		t.Fatalf("Name gave %q, notes %q; want %q and none (calls %v)", a.OUPath, l.Notes(), want, operations(srv))
 	}
 }
