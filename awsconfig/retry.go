@@ -27,7 +27,9 @@ import (
 //     (1.46–1.70 s), 16.0 s for 10,000 accounts; what is left over the
 //     quiet day's 1.31 s is mostly the listing's own retries: some 10% of
 //     its pages, one after another, each a round trip and a wait of 25 ms
-//     on average.
+//     on average. (Measured again once the synthetic organization had
+//     guardrails and OU paths: 1.78 s against a quiet 1.29 s, 15.3 s
+//     against 12.2 s at 10,000; BENCHMARKS.md says why.)
 //   - Either mode keeps a retry quota: 500 tokens per client, 5 per retry
 //     (legacy) or 14 per retry and 5 per throttled retry (2026), 1 back
 //     per success. In a storm it runs dry (100 throttled retries, or 36
