@@ -165,6 +165,10 @@ func (c *Checker) check(ctx context.Context, s Subject) ([]actionResult, error) 
 	if actions == nil {
 		actions = s.Task.Actions()
 	}
+	c.reader.Prefetch(ctx, SCP, chain)
+	if slices.ContainsFunc(actions, func(a string) bool { _, _, on := c.resourceOf(a, s.Account, s.Resource); return on }) {
+		c.reader.Prefetch(ctx, RCP, chain)
+	}
 	var out []actionResult
 	if c.callerBound() {
 		r, err := c.judgeAssumeRoot(ctx, s.Task, s.Account, 0)

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,4 +270,48 @@ func TestModeFor(t *testing.T) {
 
 func orgscanSelection(ids []string, ou string) orgscan.Selection {
 	return orgscan.Selection{Accounts: ids, OU: ou}
+}
+
+// TestTheFirstCheckReadsAtOnce: the first check of an account reads the
+// policies of every level of its chain at once, and the index the targets
+// of every policy at once: each kind of read is held until a second one is
+// in flight beside it (a check reading one level, or one policy, at a time
+// never has two).
+func TestTheFirstCheckReadsAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		mode Mode
+		op   string
+	}{
+		{PerTarget, "ListPoliciesForTarget"}, // root, Legacy OU and account: three levels
+		{Index, "ListTargetsForPolicy"},      // the demo's custom policies
+	} {
+		t.Run(tt.op, func(t *testing.T) {
+			t.Parallel()
+			var inFlight, peak atomic.Int32
+			org, err := fixtures.Load("demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := start(t, org, fixtures.Options{Hold: func(ctx context.Context, c fixtures.Call) {
+				if c.Operation != tt.op {
+					return
+				}
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for peak.Load() < n && !peak.CompareAndSwap(peak.Load(), n) {
+				}
+				for deadline := time.Now().Add(2 * time.Second); peak.Load() < 2 && time.Now().Before(deadline) && ctx.Err() == nil; {
+					time.Sleep(time.Millisecond)
+				}
+			}})
+			c := newChecker(t, srv, "111111111111", "111111111111", tt.mode)
+			if _, err := c.Check(context.Background(), Subject{Account: "666666666601", Paths: legacyPaths, Task: rootsession.Audit}); err != nil {
+				t.Fatal(err)
+			}
+			if peak.Load() < 2 {
+				t.Fatalf("%s: at most %d in flight, want the reads at once", tt.op, peak.Load())
+			}
+		})
+	}
 }

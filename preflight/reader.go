@@ -116,6 +116,7 @@ type Reader struct {
 	index    cache[indexMap] // type → the organization's attachments
 
 	calls sync.Map // operation → *atomic.Int64
+	warm  sync.Map // "type/target" → true once Prefetch has read it
 }
 
 // indexMap is where each policy of a type other than AWS's full-access
@@ -260,6 +261,36 @@ func (r *Reader) listParent(ctx context.Context, child string) (string, error) {
 	return parents[0], nil
 }
 
+// Prefetch reads, all at once, the policies of typ attached to every
+// target of chain and their documents, so that a check, which walks the
+// chain one level at a time, finds them read: the first accounts of a run
+// wait for one round of reads rather than one per level and policy. What
+// fails is kept, for Attached to return.
+func (r *Reader) Prefetch(ctx context.Context, typ string, chain []string) {
+	if !r.Enabled(typ) {
+		return // binds no one: nothing to read
+	}
+	var wg sync.WaitGroup
+	for _, target := range chain {
+		if _, done := r.warm.Load(typ + "/" + target); done {
+			continue
+		}
+		wg.Go(func() {
+			refs, err := r.attachedRefs(ctx, typ, target)
+			if err != nil {
+				return
+			}
+			var docs sync.WaitGroup
+			for _, ref := range refs {
+				docs.Go(func() { r.policies.get(ref.ID, func() (*Policy, error) { return r.describe(ctx, typ, ref) }) })
+			}
+			docs.Wait()
+			r.warm.Store(typ+"/"+target, true)
+		})
+	}
+	wg.Wait()
+}
+
 // Attached lists the policies of typ attached directly to target.
 func (r *Reader) Attached(ctx context.Context, typ, target string) ([]*Policy, error) {
 	refs, err := r.attachedRefs(ctx, typ, target)
@@ -324,24 +355,45 @@ func (r *Reader) buildIndex(ctx context.Context, typ string) (indexMap, error) {
 			all = append(all, ref{ID: aws.ToString(s.Id), Name: aws.ToString(s.Name), AWSManaged: s.AwsManaged})
 		}
 	}
-	idx := indexMap{}
-	for _, pol := range all {
+	// Each policy's targets are listed at once (paced all the same), and
+	// merged in the policies' order, so that causes come in the same order
+	// whatever answered first.
+	targets := make([][]string, len(all))
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, pol := range all {
 		if pol.ID == FullAWSAccess || pol.ID == RCPFullAWSAccess {
 			continue
 		}
-		tp := organizations.NewListTargetsForPolicyPaginator(r.org, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(pol.ID)})
-		for tp.HasMorePages() {
-			page, err := r.page(ctx, "ListTargetsForPolicy", func() (any, error) { return tp.NextPage(ctx) })
-			if err != nil {
-				return nil, fmt.Errorf("ListTargetsForPolicy %s: %w", pol.ID, err)
-			}
-			for _, t := range page.(*organizations.ListTargetsForPolicyOutput).Targets {
-				id := aws.ToString(t.TargetId)
-				idx[id] = append(idx[id], pol)
-			}
+		wg.Go(func() { targets[i], errs[i] = r.listTargets(ctx, pol.ID) })
+	}
+	wg.Wait()
+	idx := indexMap{}
+	for i, pol := range all {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, id := range targets[i] {
+			idx[id] = append(idx[id], pol)
 		}
 	}
 	return idx, nil
+}
+
+// listTargets lists where policy is attached (ListTargetsForPolicy).
+func (r *Reader) listTargets(ctx context.Context, policy string) ([]string, error) {
+	var ids []string
+	tp := organizations.NewListTargetsForPolicyPaginator(r.org, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(policy)})
+	for tp.HasMorePages() {
+		page, err := r.page(ctx, "ListTargetsForPolicy", func() (any, error) { return tp.NextPage(ctx) })
+		if err != nil {
+			return nil, fmt.Errorf("ListTargetsForPolicy %s: %w", policy, err)
+		}
+		for _, t := range page.(*organizations.ListTargetsForPolicyOutput).Targets {
+			ids = append(ids, aws.ToString(t.TargetId))
+		}
+	}
+	return ids, nil
 }
 
 // describe reads one policy's document (DescribePolicy) and parses it. A
