@@ -102,6 +102,12 @@ type AuditReport struct {
 	importer string // -o asff: the account that imports the findings
 }
 
+func (r *AuditReport) takeAccounts() (int, func(int) any, func()) {
+	accounts := r.Accounts
+	r.Accounts = nil
+	return len(accounts), func(i int) any { return &accounts[i] }, func() { r.Accounts = accounts }
+}
+
 // line is the summary in one line.
 func (s AuditSummary) line() string {
 	return fmt.Sprintf("%d accounts: %d compliant, %d with root credentials, %d skipped, %d errors%s%s (%d API calls%s)",

@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -150,9 +153,64 @@ func export(io *IOStreams, format string, wide bool, r report) error {
 }
 
 func printJSON(w io.Writer, v any) error {
+	if b, ok := v.(bulkJSON); ok {
+		return printBulkJSON(w, b)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// bulkJSON is a report with a long top-level "accounts" list, which
+// printJSON writes one account at a time: the document, some 2 KB an
+// account, is never whole in memory (encoding/json would hold it twice,
+// once encoded and once indented: the peak of a 10,000-account audit).
+type bulkJSON interface {
+	// takeAccounts empties the report's accounts and returns how many
+	// there were, each one to encode, and how to put them back.
+	takeAccounts() (n int, account func(i int) any, restore func())
+}
+
+// printBulkJSON writes b as printJSON's encoder would, byte for byte: the
+// rest of the report encoded with its accounts emptied, and in place of
+// that null, each account indented as the encoder indents it.
+func printBulkJSON(w io.Writer, b bulkJSON) error {
+	n, account, restore := b.takeAccounts()
+	defer restore()
+	var rest bytes.Buffer
+	enc := json.NewEncoder(&rest)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(b); err != nil {
+		return err
+	}
+	doc := rest.Bytes()
+	const field = "\n  \"accounts\": " // a top-level field: a string's newlines are escaped
+	at := bytes.Index(doc, []byte(field+"null"))
+	if at < 0 {
+		return errors.New("the report has no top-level accounts field")
+	}
+	at += len(field)
+	out := bufio.NewWriter(w)
+	out.Write(doc[:at])
+	if n == 0 {
+		out.WriteString("[]")
+	} else {
+		out.WriteString("[")
+		for i := range n {
+			if i > 0 {
+				out.WriteString(",")
+			}
+			a, err := json.MarshalIndent(account(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			out.WriteString("\n    ")
+			out.Write(a)
+		}
+		out.WriteString("\n  ]")
+	}
+	out.Write(doc[at+len("null"):])
+	return out.Flush()
 }
 
 // ndjson writes one JSON object per line, each opening with the run's

@@ -130,3 +130,37 @@ func TestWriteErrorsAreReturned(t *testing.T) {
 		t.Errorf("status: exit %d, stderr %q; want 1 naming the write error", code, errOut.String())
 	}
 }
+
+// TestBulkJSONIsTheEncodersDocument: the audit's JSON, written one account
+// at a time, is byte for byte what encoding/json writes of the whole
+// report: names with markup and separators, and an empty list, included.
+func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
+	t.Parallel()
+	org := reportOrg(t)
+	org.Accounts[3].Name = "<b>prod</b> & \"eu\"\u2028\tx"
+	h := newHarness(t, org, fixtures.Options{})
+	_, out, _ := h.run("audit", "-o", "json")
+	r := parseJSON[AuditReport](t, out)
+	for _, accounts := range [][]AccountResult{r.Accounts, {}} {
+		r.Accounts = accounts
+		type plain AuditReport // the same fields, without takeAccounts
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(plain(r)); err != nil {
+			t.Fatal(err)
+		}
+		if err := printJSON(&got, &r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("%d accounts: printJSON wrote\n%s\nencoding/json\n%s", len(accounts), got.String(), want.String())
+		}
+		if len(r.Accounts) != len(accounts) {
+			t.Fatalf("printJSON left %d accounts in the report, want %d", len(r.Accounts), len(accounts))
+		}
+	}
+	if !strings.Contains(out, `\u003cb\u003eprod`) {
+		t.Fatalf("the audit's JSON does not escape the account name as encoding/json does:\n%s", out)
+	}
+}
