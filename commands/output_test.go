@@ -163,4 +163,32 @@ func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
 	if !strings.Contains(out, `\u003cb\u003eprod`) {
 		t.Fatalf("the audit's JSON does not escape the account name as encoding/json does:\n%s", out)
 	}
+
+	// delete's and locks' reports, the same way.
+	_, out, _ = h.run("delete", "--all-accounts", "--reason", "r", "--dry-run", "-o", "json")
+	job := parseJSON[JobReport](t, out)
+	type plainJob JobReport
+	sameJSON(t, plainJob(job), &job)
+	_, out, _ = h.run("locks", "--reason", "r", "-o", "json")
+	locks := parseJSON[LocksReport](t, out)
+	type plainLocks LocksReport
+	sameJSON(t, plainLocks(locks), &locks)
+}
+
+// sameJSON fails unless printJSON writes of report what encoding/json
+// writes of plain, the same report without takeAccounts.
+func sameJSON(t *testing.T, plain any, report bulkJSON) {
+	t.Helper()
+	var want, got bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := printJSON(&got, report); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() || !strings.Contains(want.String(), `"account_id"`) {
+		t.Fatalf("printJSON wrote\n%s\nencoding/json\n%s", got.String(), want.String())
+	}
 }
