@@ -102,11 +102,7 @@ type AuditReport struct {
 	importer string // -o asff: the account that imports the findings
 }
 
-func (r *AuditReport) takeAccounts() (int, func(int) any, func()) {
-	accounts := r.Accounts
-	r.Accounts = nil
-	return len(accounts), func(i int) any { return &accounts[i] }, func() { r.Accounts = accounts }
-}
+func (r *AuditReport) takeAccounts() (int, func(int) any, func()) { return takeList(&r.Accounts) }
 
 // line is the summary in one line.
 func (s AuditSummary) line() string {

@@ -19,11 +19,7 @@ type JobReport struct {
 	Summary  orgrun.JobSummary   `json:"summary"`
 }
 
-func (r *JobReport) takeAccounts() (int, func(int) any, func()) {
-	accounts := r.Accounts
-	r.Accounts = nil
-	return len(accounts), func(i int) any { return &accounts[i] }, func() { r.Accounts = accounts }
-}
+func (r *JobReport) takeAccounts() (int, func(int) any, func()) { return takeList(&r.Accounts) }
 
 func (r *JobReport) render(s *screen) error {
 	t := s.table(cols("Account"), optional("Name", "OU"), cols("Status", "Credential", "Outcome"))

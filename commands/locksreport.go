@@ -36,11 +36,7 @@ type LocksReport struct {
 	Blocked      int            `json:"blocked"`
 }
 
-func (r *LocksReport) takeAccounts() (int, func(int) any, func()) {
-	accounts := r.Accounts
-	r.Accounts = nil
-	return len(accounts), func(i int) any { return &accounts[i] }, func() { r.Accounts = accounts }
-}
+func (r *LocksReport) takeAccounts() (int, func(int) any, func()) { return takeList(&r.Accounts) }
 
 func (report *LocksReport) render(s *screen) error {
 	t := s.table(cols("Account"), optional("Name", "OU"), cols("Resource", "Kind"), optional("Region"), cols("Locking statement"))

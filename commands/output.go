@@ -171,6 +171,13 @@ type bulkJSON interface {
 	takeAccounts() (n int, account func(i int) any, restore func())
 }
 
+// takeList is a bulkJSON's takeAccounts of its list *list.
+func takeList[T any](list *[]T) (n int, item func(i int) any, restore func()) {
+	items := *list
+	*list = nil
+	return len(items), func(i int) any { return &items[i] }, func() { *list = items }
+}
+
 // printBulkJSON writes b as printJSON's encoder would, byte for byte: the
 // rest of the report encoded with its accounts emptied, and in place of
 // that null, each account indented as the encoder indents it.

@@ -144,18 +144,7 @@ func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
 	for _, accounts := range [][]AccountResult{r.Accounts, {}} {
 		r.Accounts = accounts
 		type plain AuditReport // the same fields, without takeAccounts
-		var want, got bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(plain(r)); err != nil {
-			t.Fatal(err)
-		}
-		if err := printJSON(&got, &r); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Fatalf("%d accounts: printJSON wrote\n%s\nencoding/json\n%s", len(accounts), got.String(), want.String())
-		}
+		sameJSON(t, plain(r), &r)
 		if len(r.Accounts) != len(accounts) {
 			t.Fatalf("printJSON left %d accounts in the report, want %d", len(r.Accounts), len(accounts))
 		}
@@ -188,7 +177,7 @@ func sameJSON(t *testing.T, plain any, report bulkJSON) {
 	if err := printJSON(&got, report); err != nil {
 		t.Fatal(err)
 	}
-	if got.String() != want.String() || !strings.Contains(want.String(), `"account_id"`) {
+	if got.String() != want.String() || !strings.Contains(want.String(), `"accounts": [`) {
 		t.Fatalf("printJSON wrote\n%s\nencoding/json\n%s", got.String(), want.String())
 	}
 }
