@@ -282,7 +282,7 @@ func (r *Reader) Prefetch(ctx context.Context, typ string, chain []string) {
 			}
 			var docs sync.WaitGroup
 			for _, ref := range refs {
-				docs.Go(func() { r.policies.get(ref.ID, func() (*Policy, error) { return r.describe(ctx, typ, ref) }) })
+				docs.Go(func() { r.policy(ctx, typ, ref) })
 			}
 			docs.Wait()
 			r.warm.Store(typ+"/"+target, true)
@@ -299,13 +299,18 @@ func (r *Reader) Attached(ctx context.Context, typ, target string) ([]*Policy, e
 	}
 	out := make([]*Policy, 0, len(refs))
 	for _, ref := range refs {
-		p, err := r.policies.get(ref.ID, func() (*Policy, error) { return r.describe(ctx, typ, ref) })
+		p, err := r.policy(ctx, typ, ref)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// policy is ref's policy of typ, read (DescribePolicy) once per run.
+func (r *Reader) policy(ctx context.Context, typ string, ref ref) (*Policy, error) {
+	return r.policies.get(ref.ID, func() (*Policy, error) { return r.describe(ctx, typ, ref) })
 }
 
 func (r *Reader) attachedRefs(ctx context.Context, typ, target string) ([]ref, error) {
