@@ -4,23 +4,33 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// TestBackoff: full jitter of 50 ms × 2^(retry−1) after a transient error
-// and 1 s × 2^(retry−1) after a throttling answer, never over 20 s; with
-// the jitter drawing 0.5, exactly half of that.
+// TestBackoff: full jitter of 10 ms × 2^(retry−1) after a 5xx answer, 50
+// ms × 2^(retry−1) after any other transient failure and 1 s ×
+// 2^(retry−1) after a throttling answer, never over 20 s; with the jitter
+// drawing 0.5, exactly half of that.
 func TestBackoff(t *testing.T) {
 	t.Parallel()
-	unavailable := &smithy.GenericAPIError{Code: "ServiceUnavailable"}
-	throttling := &smithy.GenericAPIError{Code: "Throttling"}
-	tooMany := &smithy.GenericAPIError{Code: "TooManyRequestsException"}
+	answered := func(status int, code string) error {
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+			Err:      &smithy.GenericAPIError{Code: code},
+		}}
+	}
+	unavailable := answered(503, "ServiceUnavailable")
+	throttling := answered(400, "Throttling")
+	tooMany := answered(400, "TooManyRequestsException")
 	p := NewPacer(newFakeClock(), half)
 	for _, tc := range []struct {
 		name  string
@@ -28,12 +38,15 @@ func TestBackoff(t *testing.T) {
 		err   error
 		want  time.Duration
 	}{
-		{"first retry after a 503", 1, unavailable, 25 * time.Millisecond},
-		{"second retry after a 503", 2, unavailable, 50 * time.Millisecond},
-		{"fourth retry after a 503", 4, unavailable, 200 * time.Millisecond},
+		{"first retry after a 503", 1, unavailable, 5 * time.Millisecond},
+		{"second retry after a 503", 2, unavailable, 10 * time.Millisecond},
+		{"fourth retry after a 500", 4, answered(500, "InternalFailure"), 40 * time.Millisecond},
 		{"first retry after a broken connection", 1, io.ErrUnexpectedEOF, 25 * time.Millisecond},
+		{"fourth retry after a timed-out attempt", 4, &RequestTimeoutError{Timeout: time.Second}, 200 * time.Millisecond},
+		{"first retry after a retryable 4xx answer", 1, answered(400, "RequestTimeout"), 25 * time.Millisecond},
 		{"first retry after throttling", 1, throttling, 500 * time.Millisecond},
 		{"third retry after Organizations' TooManyRequestsException", 3, tooMany, 2 * time.Second},
+		{"a throttling code with a 503 is throttling", 1, answered(503, "SlowDown"), 500 * time.Millisecond},
 		{"sixth retry after throttling reaches the 20 s ceiling", 6, throttling, 10 * time.Second},
 		{"a retry number that would overflow the shift", 100, unavailable, 10 * time.Second},
 	} {
@@ -45,17 +58,17 @@ func TestBackoff(t *testing.T) {
 
 // TestRetriesWaitTheSameWhateverTheEnvironment: AWS_NEW_RETRIES_2026
 // changes how the SDK numbers retries and its backoff; rootctl's waits do
-// not change with it.
+// not change with it. The errors come through the SDK, as in a run.
 func TestRetriesWaitTheSameWhateverTheEnvironment(t *testing.T) {
 	for _, env := range []string{"", "false", "true"} {
 		t.Run("AWS_NEW_RETRIES_2026="+env, func(t *testing.T) {
 			t.Setenv("AWS_NEW_RETRIES_2026", env)
 			clock := newFakeClock()
-			cfg := testConfig(&scripted{answers: []string{"ServiceUnavailable", "InternalFailure", "Throttling"}}, NewPacer(clock, half))
+			cfg := testConfig(&scripted{answers: []string{"ServiceUnavailable", "InternalFailure", "broken", "Throttling"}}, NewPacer(clock, half))
 			if err := callSTS(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
-			want := []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 2 * time.Second}
+			want := []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, 4 * time.Second}
 			if got := clock.sleeps(); !equalDurations(got, want) {
 				t.Fatalf("waits %v, want %v", got, want)
 			}
