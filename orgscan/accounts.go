@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"sync"
@@ -156,13 +157,11 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 	case sel.OU != "":
 		return l.eachUnder(ctx, &naming, sel.OU, emit)
 	default:
-		p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
+		for page, err := range l.accountPages(ctx) {
 			if err != nil {
-				return fmt.Errorf("ListAccounts: %w", err)
+				return err
 			}
-			accounts, err := l.place(ctx, &naming, out.Accounts)
+			accounts, err := l.place(ctx, &naming, page)
 			if err != nil {
 				return err
 			}
@@ -173,6 +172,59 @@ func (l *Lister) Each(ctx context.Context, sel Selection, fn func(Target) error)
 			}
 		}
 		return nil
+	}
+}
+
+// accountPages yields the pages of the organization's one listing
+// (ListAccounts), one at a time, and the error that ends it, if one does.
+// It reads one page ahead: the request for the next page goes out as a
+// page is yielded, before the work on that page's accounts sends its own.
+// The listing is the run's critical path, each page waiting for the one
+// before; its answer then comes back ahead of, not among, the answers to
+// the requests the accounts of the page before sent at the same time
+// (measured at 10,000 accounts, 64 in flight, 20 ms latency: BENCHMARKS.md).
+// No request is in flight once the loop over it has ended.
+func (l *Lister) accountPages(ctx context.Context) iter.Seq2[[]orgtypes.Account, error] {
+	return func(yield func([]orgtypes.Account, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type page struct {
+			accounts []orgtypes.Account
+			err      error
+		}
+		pages, done := make(chan page), make(chan struct{})
+		var complete bool // the listing's end was reached; read once pages is closed
+		go func() {
+			defer close(done)
+			defer close(pages)
+			p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
+			for p.HasMorePages() {
+				out, err := p.NextPage(ctx)
+				next := page{err: err}
+				if err != nil {
+					next.err = fmt.Errorf("ListAccounts: %w", err)
+				} else {
+					next.accounts = out.Accounts
+				}
+				select {
+				case pages <- next:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+			complete = true
+		}()
+		defer func() { cancel(); <-done }()
+		for next := range pages {
+			if !yield(next.accounts, next.err) || next.err != nil {
+				return
+			}
+		}
+		if !complete { // ctx ended while a page waited to be yielded
+			yield(nil, fmt.Errorf("ListAccounts: %w", context.Cause(ctx)))
+		}
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -121,6 +123,65 @@ func TestEachStopsAtTheFirstError(t *testing.T) {
 				t.Fatalf("Each: %v after %d accounts; want %q / %v after %d", err, n, tt.wantCode, tt.wantErr, tt.wantN)
 			}
 		})
+	}
+}
+
+// TestTheNextPageIsAskedForFirst: the request for the listing's next page
+// goes out while the accounts of a page are worked on, one page ahead and
+// no more, and none is in flight once Each has returned.
+func TestTheNextPageIsAskedForFirst(t *testing.T) {
+	t.Parallel()
+	var pages atomic.Int32
+	second := make(chan struct{})
+	l, _, _ := listerWith(t, fixtures.Options{PageSize: 2, OnCall: func(c fixtures.Call) {
+		if c.Operation == "ListAccounts" && pages.Add(1) == 2 {
+			close(second)
+		}
+	}})
+	stop := errors.New("stop")
+	err := l.Each(context.Background(), Selection{}, func(Target) error {
+		select {
+		case <-second:
+		case <-time.After(5 * time.Second):
+			t.Error("the next page was not asked for while the first page's account was worked on")
+		}
+		time.Sleep(50 * time.Millisecond) // time for a page too many to be asked for
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("Each: %v, want the work's error", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := pages.Load(); n != 2 {
+		t.Fatalf("%d ListAccounts pages asked for, want 2: the one worked on and the next", n)
+	}
+}
+
+// TestAListingCutShortIsNotComplete: a run interrupted while the next page
+// waits to be worked on ends Each with the interruption, never as if the
+// listing had ended.
+func TestAListingCutShortIsNotComplete(t *testing.T) {
+	t.Parallel()
+	second := make(chan struct{})
+	var pages atomic.Int32
+	l, _, _ := listerWith(t, fixtures.Options{PageSize: 2, OnCall: func(c fixtures.Call) {
+		if c.Operation == "ListAccounts" && pages.Add(1) == 2 {
+			close(second)
+		}
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err := l.Each(ctx, Selection{}, func(Target) error {
+		if n++; n == 1 {
+			<-second
+			time.Sleep(50 * time.Millisecond) // the next page has arrived, and waits
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Each after %d accounts: %v, want the cancellation", n, err)
 	}
 }
 

@@ -511,14 +511,12 @@ func (l *Lister) named(ctx context.Context, naming *sync.WaitGroup, accounts []A
 // are found by walking the tree under parent, as before Paths.
 func (l *Lister) eachUnder(ctx context.Context, naming *sync.WaitGroup, parent string, fn func(Account) error) error {
 	passed := map[string]bool{}
-	p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+	for page, err := range l.accountPages(ctx) {
 		if err != nil {
-			return fmt.Errorf("ListAccounts: %w", err)
+			return err
 		}
-		chains := make([][]string, len(out.Accounts))
-		for i, a := range out.Accounts {
+		chains := make([][]string, len(page))
+		for i, a := range page {
 			ids, ok := pathIDs(l.Org.ID, aws.ToString(a.Id), a.Paths)
 			if !ok {
 				return l.walkUnder(ctx, naming, parent, passed, fn)
@@ -529,7 +527,7 @@ func (l *Lister) eachUnder(ctx context.Context, naming *sync.WaitGroup, parent s
 		var underChains [][]string
 		for i, c := range chains {
 			if slices.Contains(c, parent) {
-				under, underChains = append(under, out.Accounts[i]), append(underChains, c)
+				under, underChains = append(under, page[i]), append(underChains, c)
 			}
 		}
 		accounts := make([]Account, len(under))
