@@ -33,7 +33,7 @@ import (
 //     adds to the quiet day is mostly the listing's own retries: one call
 //     at a time, each page waiting for the one before, so each of the
 //     failed 10% of its pages costs the run a round trip and the wait.
-//   - rootctl's, below (a 5xx answer waits from a 10 ms base): 1.39 s
+//   - rootctl's, below (a 503 answer waits from a 10 ms base): 1.39 s
 //     (1.36–1.53 s, 6 runs), 13.4 s (13.2–13.4) for 10,000 accounts.
 //   - Either SDK mode keeps a retry quota: 500 tokens per client, 5 per
 //     retry (legacy) or 14 per retry and 5 per throttled retry (2026), 1
@@ -53,27 +53,29 @@ import (
 //	uniform(0, min(base × 2^(retry−1), MaxBackoff))
 //
 // with base ThrottleBackoff (1 s, AWS's) after a throttling answer,
-// ServerErrorBackoff (10 ms) after a 5xx answer, and TransientBackoff
-// (50 ms, AWS's) after any other retryable failure: a broken or refused
-// connection, an attempt that timed out. A 5xx answer says AWS is
-// reachable and answering, and that this request met a failure (one host
-// behind the endpoint, most often), which the next attempt is unlikely to
-// meet again; its retries are spread over the same number of attempts as
-// AWS's, only sooner: the ten attempts of a call still span up to 5.1 s
-// (2.6 s on average), where AWS's standard mode makes three attempts
-// within 150 ms. A failure with no answer may be the network itself,
-// which takes longer to come back: its ten attempts span up to 25.6 s.
+// ServerErrorBackoff (10 ms) after a 500 or 503 answer, and
+// TransientBackoff (50 ms, AWS's) after any other retryable failure: a
+// 502 or 504 (a proxy or load balancer that got no answer upstream), a
+// broken or refused connection, an attempt that timed out. A 500 or 503
+// says the service itself answered, failing this request: most often one
+// host behind the endpoint, and the next attempt, balanced afresh, meets
+// another. Its retries are spread over the same ten attempts, only
+// sooner: they still span up to 5.1 s (2.6 s on average), where AWS's
+// standard mode makes three attempts within 150 ms; a longer outage ends
+// the call with its error, in the report, never silently. A failure with
+// no answer from the service may be the network itself, which takes
+// longer to come back: its ten attempts span up to 25.6 s.
 // The waits happen in the middleware because the SDK numbers the first
 // retry 1 in its legacy mode and 0 in its 2026 mode, so a delay computed
 // from the SDK's numbering would change with the environment; the
 // middleware counts the attempts itself, and waits on the Pacer's clock,
 // which tests can drive. Measured with it: see BENCHMARKS.md ("Faults").
 
-// ServerErrorBackoff is the base delay after a 5xx answer.
+// ServerErrorBackoff is the base delay after a 500 or 503 answer.
 const ServerErrorBackoff = 10 * time.Millisecond
 
 // TransientBackoff is the base delay after any other transient failure:
-// a broken or refused connection, an attempt that timed out.
+// a 502 or 504, a broken or refused connection, an attempt that timed out.
 const TransientBackoff = 50 * time.Millisecond
 
 // ThrottleBackoff is the base delay after a throttling answer.
@@ -108,9 +110,10 @@ func (p *Pacer) Backoff(retry int, err error) time.Duration {
 	switch {
 	case isThrottle(err):
 		base = ThrottleBackoff
-	case errors.As(err, &answer) && answer.HTTPStatusCode() >= 500:
+	case errors.As(err, &answer) && (answer.HTTPStatusCode() == 500 || answer.HTTPStatusCode() == 503):
 		base = ServerErrorBackoff
 	}
+	retry = max(retry, 1)
 	ceiling := MaxBackoff
 	if retry-1 < 32 {
 		ceiling = min(base<<(retry-1), MaxBackoff)

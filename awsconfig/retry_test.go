@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// TestBackoff: full jitter of 10 ms × 2^(retry−1) after a 5xx answer, 50
-// ms × 2^(retry−1) after any other transient failure and 1 s ×
+// TestBackoff: full jitter of 10 ms × 2^(retry−1) after a 500 or 503
+// answer, 50 ms × 2^(retry−1) after any other transient failure and 1 s ×
 // 2^(retry−1) after a throttling answer, never over 20 s; with the jitter
 // drawing 0.5, exactly half of that.
 func TestBackoff(t *testing.T) {
@@ -42,7 +43,11 @@ func TestBackoff(t *testing.T) {
 		{"second retry after a 503", 2, unavailable, 10 * time.Millisecond},
 		{"fourth retry after a 500", 4, answered(500, "InternalFailure"), 40 * time.Millisecond},
 		{"first retry after a broken connection", 1, io.ErrUnexpectedEOF, 25 * time.Millisecond},
-		{"fourth retry after a timed-out attempt", 4, &RequestTimeoutError{Timeout: time.Second}, 200 * time.Millisecond},
+		{"first retry after a 502 from a proxy", 1, answered(502, "BadGateway"), 25 * time.Millisecond},
+		{"second retry after a 504 from a proxy", 2, answered(504, "GatewayTimeout"), 50 * time.Millisecond},
+		{"fourth retry after a timed-out attempt", 4, &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://iam.amazonaws.com/",
+			Err: errors.New("net/http: timeout awaiting response headers")}}, 200 * time.Millisecond},
+		{"a retry numbered 0 is the first", 0, unavailable, 5 * time.Millisecond},
 		{"first retry after a retryable 4xx answer", 1, answered(400, "RequestTimeout"), 25 * time.Millisecond},
 		{"first retry after throttling", 1, throttling, 500 * time.Millisecond},
 		{"third retry after Organizations' TooManyRequestsException", 3, tooMany, 2 * time.Second},
