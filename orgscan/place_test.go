@@ -180,13 +180,13 @@ func TestOUSelectsByPathPrefix(t *testing.T) {
 				t.Errorf("by prefix:\n%s\nwant\n%s", strings.Join(byPrefix, "\n"), strings.Join(want, "\n"))
 			}
 
-			walker, wsrv := demoListerWith(t, fixtures.Options{NoPaths: true})
+			walker, wsrv := demoListerWith(t, fixtures.Options{NoPaths: true, PageSize: 2})
 			if err := walker.Check(context.Background(), sel); err != nil {
 				t.Fatal(err)
 			}
 			walked := placed(t, walker, sel)
-			if ops := operations(wsrv); !slices.Contains(ops, "ListAccountsForParent") {
-				t.Errorf("without Paths: calls %q, want the walk (ListAccountsForParent)", ops)
+			if ops := operations(wsrv); !slices.Contains(ops, "ListAccountsForParent") || count(ops, "ListAccounts") > 2 {
+				t.Errorf("without Paths, in pages of two: calls %q, want the walk (ListAccountsForParent) after one ListAccounts page and at most one read ahead", ops)
 			}
 			slices.Sort(walked) // the walk goes OU by OU
 			if !slices.Equal(walked, want) {
