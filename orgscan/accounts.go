@@ -201,7 +201,7 @@ func (l *Lister) accountPages(ctx context.Context) iter.Seq2[[]orgtypes.Account,
 			p := organizations.NewListAccountsPaginator(l.org, &organizations.ListAccountsInput{})
 			for p.HasMorePages() {
 				out, err := p.NextPage(ctx)
-				next := page{err: err}
+				var next page
 				if err != nil {
 					next.err = fmt.Errorf("ListAccounts: %w", err)
 				} else {
