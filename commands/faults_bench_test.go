@@ -73,10 +73,12 @@ var faultScenarios = []faultScenario{
 //     (at 64 in flight the audit keeps up with the 1,000 accounts a second
 //     the listing yields, so this is the audit's bound on a quiet day, and
 //     under 5xx: a client that retried nothing could not do better);
-//   - under --throttle R (every API R a second, burst R), the busiest
+//   - under --throttle R (every API R a second, burst R, per calling
+//     account, as AWS's quotas), the management account's busiest
 //     operation: the first R calls at once, then R a second, (calls − R) /
-//     R (for an audit, AssumeRoot's and GetAccountSummary's, one per
-//     ACTIVE member);
+//     R (AssumeRoot's: one per ACTIVE member for an audit, one per session
+//     for delete and locks); a member account's own IAM, S3 and SQS calls
+//     are a few each, within the burst;
 //   - under --aws-quotas, each quota (rate, burst) the same way, plus a
 //     round trip (ListAccounts' 8 a second, burst 12: (pages − 12) / 8).
 func faultBound(n int, sc faultScenario, succeeded map[string]int) time.Duration {
@@ -86,7 +88,7 @@ func faultBound(n int, sc faultScenario, succeeded map[string]int) time.Duration
 		return time.Duration((float64(calls) - float64(lim.Burst)) / lim.Rate * float64(time.Second))
 	}
 	for op, calls := range succeeded {
-		if sc.throttle > 0 {
+		if service, _, _ := strings.Cut(op, ":"); sc.throttle > 0 && managementServices[service] {
 			bound = max(bound, limited(calls, fixtures.Limit{Rate: sc.throttle, Burst: int(sc.throttle)}))
 		}
 		if lim, ok := fixtures.AWSQuotas()[op]; ok && sc.quotas {
@@ -95,6 +97,11 @@ func faultBound(n int, sc faultScenario, succeeded map[string]int) time.Duration
 	}
 	return bound
 }
+
+// managementServices are the services the benchmarks call with the
+// management account's credentials, whose quotas all of a run's calls
+// share; the others are called in member accounts' root sessions.
+var managementServices = map[string]bool{"sts": true, "organizations": true, "cloudtrail": true}
 
 // faultArgs are the command lines the benchmarks run.
 func faultArgs(command string, sc faultScenario) []string {

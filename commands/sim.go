@@ -52,7 +52,7 @@ Examples:
 				&cli.StringFlag{Name: "org", Value: "demo", Destination: &in.Org, Usage: "fixture organization: `NAME` (demo, fresh) or a JSON file"},
 				&cli.IntFlag{Name: "accounts", Destination: &in.Accounts, Usage: "serve a synthetic organization of `N` member accounts instead of --org"},
 				&cli.DurationFlag{Name: "latency", Destination: &in.Latency, Usage: "make every request take at least `DURATION` from its arrival"},
-				&cli.Float64Flag{Name: "throttle", Destination: &in.Throttle, Usage: "limit every API to `RPS` requests per second"},
+				&cli.Float64Flag{Name: "throttle", Destination: &in.Throttle, Usage: "limit every API to `RPS` requests per second for each calling account, as AWS's quotas count"},
 				&cli.Float64Flag{Name: "error-rate", Destination: &in.ErrorRate, Usage: "answer a fraction `P` (0..1) of requests with a 503"},
 				&cli.BoolFlag{Name: "aws-quotas", Destination: &in.Quotas, Usage: "apply AWS's published Organizations and CloudTrail request-rate quotas"},
 				&cli.IntFlag{Name: "page-size", Destination: &in.PageSize, Usage: "cap list pages at `N` items to exercise pagination"},
