@@ -144,21 +144,20 @@ func NewReader(ctx context.Context, cfg aws.Config, orgID string, opts ReaderOpt
 		}
 		r.pace[op] = newBucket(rate, opts.Now, opts.Sleep)
 	}
-	p := organizations.NewListRootsPaginator(r.org, &organizations.ListRootsInput{})
-	for p.HasMorePages() {
-		out, err := r.page(ctx, "ListRoots", func() (any, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("ListRoots: %w", err)
-		}
-		for _, root := range out.(*organizations.ListRootsOutput).Roots {
-			if r.root != "" {
-				return nil, errors.New("ListRoots named more than one root; an organization has one")
-			}
-			r.root = aws.ToString(root.Id)
-			for _, t := range root.PolicyTypes {
-				if t.Status == orgtypes.PolicyTypeStatusEnabled {
-					r.enabled[string(t.Type)] = true
-				}
+	var roots []orgtypes.Root
+	err := eachPage(ctx, r, "ListRoots", organizations.NewListRootsPaginator(r.org, &organizations.ListRootsInput{}),
+		func(out *organizations.ListRootsOutput) { roots = append(roots, out.Roots...) })
+	if err != nil {
+		return nil, fmt.Errorf("ListRoots: %w", err)
+	}
+	if len(roots) > 1 {
+		return nil, errors.New("ListRoots named more than one root; an organization has one")
+	}
+	for _, root := range roots {
+		r.root = aws.ToString(root.Id)
+		for _, t := range root.PolicyTypes {
+			if t.Status == orgtypes.PolicyTypeStatusEnabled {
+				r.enabled[string(t.Type)] = true
 			}
 		}
 	}
@@ -186,14 +185,34 @@ func (r *Reader) Calls() map[string]int {
 	return out
 }
 
-// page sends one paced request of op.
-func (r *Reader) page(ctx context.Context, op string, call func() (any, error)) (any, error) {
+// request sends one request of op, paced to its rate and counted.
+func request[O any](ctx context.Context, r *Reader, op string, call func() (O, error)) (O, error) {
 	if err := r.pace[op].wait(ctx); err != nil {
-		return nil, err
+		var none O
+		return none, err
 	}
 	n, _ := r.calls.LoadOrStore(op, new(atomic.Int64))
 	n.(*atomic.Int64).Add(1)
 	return call()
+}
+
+// pager is an SDK paginator of Organizations answers of type O.
+type pager[O any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*organizations.Options)) (O, error)
+}
+
+// eachPage reads every page of p, each a request op (paced and counted),
+// and hands it to fn.
+func eachPage[O any](ctx context.Context, r *Reader, op string, p pager[O], fn func(O)) error {
+	for p.HasMorePages() {
+		out, err := request(ctx, r, op, func() (O, error) { return p.NextPage(ctx) })
+		if err != nil {
+			return err
+		}
+		fn(out)
+	}
+	return nil
 }
 
 // maxDepth bounds a walk up the tree: OUs nest five deep at most.
@@ -245,15 +264,14 @@ func (r *Reader) fromPaths(account string, paths []string) ([]string, bool) {
 
 func (r *Reader) listParent(ctx context.Context, child string) (string, error) {
 	var parents []string
-	p := organizations.NewListParentsPaginator(r.org, &organizations.ListParentsInput{ChildId: aws.String(child)})
-	for p.HasMorePages() {
-		out, err := r.page(ctx, "ListParents", func() (any, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return "", fmt.Errorf("ListParents %s: %w", child, err)
-		}
-		for _, parent := range out.(*organizations.ListParentsOutput).Parents {
-			parents = append(parents, aws.ToString(parent.Id))
-		}
+	err := eachPage(ctx, r, "ListParents", organizations.NewListParentsPaginator(r.org, &organizations.ListParentsInput{ChildId: aws.String(child)}),
+		func(out *organizations.ListParentsOutput) {
+			for _, parent := range out.Parents {
+				parents = append(parents, aws.ToString(parent.Id))
+			}
+		})
+	if err != nil {
+		return "", fmt.Errorf("ListParents %s: %w", child, err)
 	}
 	if len(parents) != 1 || !orgscan.ValidParentID(parents[0]) {
 		return "", fmt.Errorf("ListParents %s: want one root or OU, got %q", child, parents)
@@ -332,33 +350,32 @@ func (r *Reader) attachedRefs(ctx context.Context, typ, target string) ([]ref, e
 
 func (r *Reader) listForTarget(ctx context.Context, typ, target string) ([]ref, error) {
 	var out []ref
-	p := organizations.NewListPoliciesForTargetPaginator(r.org, &organizations.ListPoliciesForTargetInput{
-		TargetId: aws.String(target), Filter: orgtypes.PolicyType(typ)})
-	for p.HasMorePages() {
-		page, err := r.page(ctx, "ListPoliciesForTarget", func() (any, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("ListPoliciesForTarget %s %s: %w", target, typ, err)
-		}
-		for _, s := range page.(*organizations.ListPoliciesForTargetOutput).Policies {
-			out = append(out, ref{ID: aws.ToString(s.Id), Name: aws.ToString(s.Name), AWSManaged: s.AwsManaged})
-		}
+	err := eachPage(ctx, r, "ListPoliciesForTarget", organizations.NewListPoliciesForTargetPaginator(r.org, &organizations.ListPoliciesForTargetInput{
+		TargetId: aws.String(target), Filter: orgtypes.PolicyType(typ)}),
+		func(page *organizations.ListPoliciesForTargetOutput) { out = append(out, refs(page.Policies)...) })
+	if err != nil {
+		return nil, fmt.Errorf("ListPoliciesForTarget %s %s: %w", target, typ, err)
 	}
 	return out, nil
+}
+
+// refs are the policies of a listing's page.
+func refs(policies []orgtypes.PolicySummary) []ref {
+	out := make([]ref, len(policies))
+	for i, s := range policies {
+		out[i] = ref{ID: aws.ToString(s.Id), Name: aws.ToString(s.Name), AWSManaged: s.AwsManaged}
+	}
+	return out
 }
 
 // buildIndex lists every policy of typ and where each is attached, but
 // AWS's full-access policy of the type.
 func (r *Reader) buildIndex(ctx context.Context, typ string) (indexMap, error) {
 	var all []ref
-	p := organizations.NewListPoliciesPaginator(r.org, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyType(typ)})
-	for p.HasMorePages() {
-		page, err := r.page(ctx, "ListPolicies", func() (any, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("ListPolicies %s: %w", typ, err)
-		}
-		for _, s := range page.(*organizations.ListPoliciesOutput).Policies {
-			all = append(all, ref{ID: aws.ToString(s.Id), Name: aws.ToString(s.Name), AWSManaged: s.AwsManaged})
-		}
+	err := eachPage(ctx, r, "ListPolicies", organizations.NewListPoliciesPaginator(r.org, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyType(typ)}),
+		func(page *organizations.ListPoliciesOutput) { all = append(all, refs(page.Policies)...) })
+	if err != nil {
+		return nil, fmt.Errorf("ListPolicies %s: %w", typ, err)
 	}
 	// Each policy's targets are listed at once (paced all the same), and
 	// merged in the policies' order, so that causes come in the same order
@@ -388,15 +405,14 @@ func (r *Reader) buildIndex(ctx context.Context, typ string) (indexMap, error) {
 // listTargets lists where policy is attached (ListTargetsForPolicy).
 func (r *Reader) listTargets(ctx context.Context, policy string) ([]string, error) {
 	var ids []string
-	tp := organizations.NewListTargetsForPolicyPaginator(r.org, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(policy)})
-	for tp.HasMorePages() {
-		page, err := r.page(ctx, "ListTargetsForPolicy", func() (any, error) { return tp.NextPage(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("ListTargetsForPolicy %s: %w", policy, err)
-		}
-		for _, t := range page.(*organizations.ListTargetsForPolicyOutput).Targets {
-			ids = append(ids, aws.ToString(t.TargetId))
-		}
+	err := eachPage(ctx, r, "ListTargetsForPolicy", organizations.NewListTargetsForPolicyPaginator(r.org, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(policy)}),
+		func(page *organizations.ListTargetsForPolicyOutput) {
+			for _, t := range page.Targets {
+				ids = append(ids, aws.ToString(t.TargetId))
+			}
+		})
+	if err != nil {
+		return nil, fmt.Errorf("ListTargetsForPolicy %s: %w", policy, err)
 	}
 	return ids, nil
 }
@@ -405,13 +421,13 @@ func (r *Reader) listTargets(ctx context.Context, policy string) ([]string, erro
 // document that does not parse is kept with its error: every decision it
 // could change is then unknown.
 func (r *Reader) describe(ctx context.Context, typ string, ref ref) (*Policy, error) {
-	out, err := r.page(ctx, "DescribePolicy", func() (any, error) {
+	out, err := request(ctx, r, "DescribePolicy", func() (*organizations.DescribePolicyOutput, error) {
 		return r.org.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(ref.ID)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("DescribePolicy %s: %w", ref.ID, err)
 	}
-	pol := out.(*organizations.DescribePolicyOutput).Policy
+	pol := out.Policy
 	p := &Policy{ID: ref.ID, Name: ref.Name, Type: typ, AWSManaged: ref.AWSManaged}
 	if pol == nil {
 		p.ParseErr = errors.New("DescribePolicy returned no policy")
