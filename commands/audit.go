@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,7 +233,8 @@ func refusedAssumes(err error) int {
 }
 
 // auditSink gathers results as accounts finish: ndjson is written at once
-// (so memory stays flat), the other formats are exported at the end.
+// (so memory stays flat), json encoded at once and written at the end, the
+// other formats exported at the end.
 type auditSink struct {
 	io       *IOStreams
 	in       AuditInput
@@ -240,6 +243,7 @@ type auditSink struct {
 
 	mu      sync.Mutex
 	results orgrun.Collector[AccountResult, *AccountResult]
+	encoded []encodedResult // -o json: results encoded as they finish
 	summary AuditSummary
 	ndjson  *ndjson
 	werr    error
@@ -258,17 +262,32 @@ func (s *auditSink) add(r *AccountResult) {
 	s.evidence.account(r)
 	s.summary.add(r)
 	s.mu.Unlock()
-	if s.ndjson == nil {
+	var err error
+	switch {
+	case s.ndjson != nil:
+		err = s.ndjson.Write(r)
+	case s.in.Output == formatJSON:
+		var b indentedItem
+		b, err = indentItem(r)
+		s.mu.Lock()
+		s.encoded = append(s.encoded, encodedResult{id: r.ID, json: b})
+		s.mu.Unlock()
+	default:
 		s.results.Add(r)
-		return
 	}
-	if err := s.ndjson.Write(r); err != nil {
+	if err != nil {
 		s.mu.Lock()
 		if s.werr == nil {
 			s.werr = err
 		}
 		s.mu.Unlock()
 	}
+}
+
+// encodedResult is an account's result as -o json writes it.
+type encodedResult struct {
+	id   string
+	json indentedItem
 }
 
 // startProgress shows a one-line progress display on stderr when stderr is
@@ -316,6 +335,14 @@ func (s *auditSink) finish() error {
 		s.io.Infof("%s\n", s.report.Summary.line())
 		return nil
 	}
-	s.report.Accounts = s.results.Sorted()
+	if s.in.Output == formatJSON {
+		slices.SortFunc(s.encoded, func(a, b encodedResult) int { return strings.Compare(a.id, b.id) })
+		s.report.encoded = make([]indentedItem, len(s.encoded))
+		for i, e := range s.encoded {
+			s.report.encoded[i] = e.json
+		}
+	} else {
+		s.report.Accounts = s.results.Sorted()
+	}
 	return export(s.io, s.in.Output, s.in.Wide, &s.report)
 }

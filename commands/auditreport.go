@@ -98,11 +98,17 @@ type AuditReport struct {
 	Exceptions   *ExceptionsReport    `json:"exceptions,omitempty"` // with --exceptions
 	Drift        *DriftReport         `json:"drift,omitempty"`      // with --baseline
 
-	region   string // the AWS region of the run: OCSF's cloud.region, ASFF's ProductArn
-	importer string // -o asff: the account that imports the findings
+	region   string         // the AWS region of the run: OCSF's cloud.region, ASFF's ProductArn
+	importer string         // -o asff: the account that imports the findings
+	encoded  []indentedItem // -o json: the accounts, by ID, encoded as each was audited; Accounts is empty
 }
 
-func (r *AuditReport) takeAccounts() (int, func(int) any, func()) { return takeList(&r.Accounts) }
+func (r *AuditReport) takeAccounts() (int, func(int) any, func()) {
+	if r.encoded != nil {
+		return len(r.encoded), func(i int) any { return r.encoded[i] }, func() {}
+	}
+	return takeList(&r.Accounts)
+}
 
 // line is the summary in one line.
 func (s AuditSummary) line() string {

@@ -171,6 +171,17 @@ type bulkJSON interface {
 	takeAccounts() (n int, account func(i int) any, restore func())
 }
 
+// indentedItem is one item of a bulkJSON report's accounts encoded ahead
+// of the document, as printBulkJSON encodes an item (indentItem), so that
+// writing the document copies it rather than encodes it: a report can
+// encode each account as it is reported, during the run, instead of
+// 10,000 at its end (50 ms of a 10,000-account audit's 11.5 s).
+type indentedItem []byte
+
+// indentItem encodes v as an item of the accounts list of a document that
+// printJSON writes.
+func indentItem(v any) (indentedItem, error) { return json.MarshalIndent(v, "    ", "  ") }
+
 // takeList is a bulkJSON's takeAccounts of its list *list.
 func takeList[T any](list *[]T) (n int, item func(i int) any, restore func()) {
 	items := *list
@@ -207,9 +218,12 @@ func printBulkJSON(w io.Writer, b bulkJSON) error {
 			if i > 0 {
 				out.WriteString(",")
 			}
-			a, err := json.MarshalIndent(account(i), "    ", "  ")
-			if err != nil {
-				return err
+			a, ok := account(i).(indentedItem)
+			if !ok {
+				var err error
+				if a, err = indentItem(account(i)); err != nil {
+					return err
+				}
 			}
 			out.WriteString("\n    ")
 			out.Write(a)

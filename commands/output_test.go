@@ -131,9 +131,10 @@ func TestWriteErrorsAreReturned(t *testing.T) {
 	}
 }
 
-// TestBulkJSONIsTheEncodersDocument: the audit's JSON, written one account
-// at a time, is byte for byte what encoding/json writes of the whole
-// report: names with markup and separators, and an empty list, included.
+// TestBulkJSONIsTheEncodersDocument: the audit's JSON, each account encoded
+// as it is audited and the document written one account at a time, is
+// byte for byte what encoding/json writes of the whole report: names with
+// markup and separators, and an empty list, included.
 func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
 	t.Parallel()
 	org := reportOrg(t)
@@ -141,9 +142,18 @@ func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
 	h := newHarness(t, org, fixtures.Options{})
 	_, out, _ := h.run("audit", "-o", "json")
 	r := parseJSON[AuditReport](t, out)
+	type plain AuditReport // the same fields, without takeAccounts
+	var whole bytes.Buffer
+	enc := json.NewEncoder(&whole)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(plain(r)); err != nil {
+		t.Fatal(err)
+	}
+	if out != whole.String() || len(r.Accounts) != len(org.Accounts) {
+		t.Fatalf("audit -o json wrote\n%s\nencoding/json, of the %d accounts it read back from it:\n%s", out, len(r.Accounts), whole.String())
+	}
 	for _, accounts := range [][]AccountResult{r.Accounts, {}} {
 		r.Accounts = accounts
-		type plain AuditReport // the same fields, without takeAccounts
 		sameJSON(t, plain(r), &r)
 		if len(r.Accounts) != len(accounts) {
 			t.Fatalf("printJSON left %d accounts in the report, want %d", len(r.Accounts), len(accounts))
