@@ -163,8 +163,9 @@ func printJSON(w io.Writer, v any) error {
 
 // bulkJSON is a report with a long top-level "accounts" list, which
 // printJSON writes one account at a time: the document, some 2 KB an
-// account, is never whole in memory (encoding/json would hold it twice,
-// once encoded and once indented: the peak of a 10,000-account audit).
+// account, is never encoded whole in memory (encoding/json would hold it
+// twice, once encoded and once indented: the peak of a 10,000-account
+// audit), only its accounts, as they are or as indentedItems.
 type bulkJSON interface {
 	// takeAccounts empties the report's accounts and returns how many
 	// there were, each one to encode, and how to put them back.
@@ -179,8 +180,12 @@ type bulkJSON interface {
 type indentedItem []byte
 
 // indentItem encodes v as an item of the accounts list of a document that
-// printJSON writes.
-func indentItem(v any) (indentedItem, error) { return json.MarshalIndent(v, "    ", "  ") }
+// printJSON writes, in a slice of its own length (the encoder's spare
+// capacity would be kept with it for the whole run).
+func indentItem(v any) (indentedItem, error) {
+	b, err := json.MarshalIndent(v, "    ", "  ")
+	return bytes.Clone(b), err
+}
 
 // takeList is a bulkJSON's takeAccounts of its list *list.
 func takeList[T any](list *[]T) (n int, item func(i int) any, restore func()) {

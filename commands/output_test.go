@@ -158,6 +158,17 @@ func TestBulkJSONIsTheEncodersDocument(t *testing.T) {
 		if len(r.Accounts) != len(accounts) {
 			t.Fatalf("printJSON left %d accounts in the report, want %d", len(r.Accounts), len(accounts))
 		}
+		// The same accounts encoded ahead, as audit -o json keeps them.
+		encoded := r
+		encoded.Accounts, encoded.encoded = nil, []indentedItem{}
+		for i := range accounts {
+			item, err := indentItem(&accounts[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			encoded.encoded = append(encoded.encoded, item)
+		}
+		sameJSON(t, plain(r), &encoded)
 	}
 	if !strings.Contains(out, `\u003cb\u003eprod`) {
 		t.Fatalf("the audit's JSON does not escape the account name as encoding/json does:\n%s", out)
