@@ -155,40 +155,25 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 			return unlockPlan{}, usageErrorf("--restore: the backup is of %s in account %s, not what --account and %s name", b.Resource, b.Account, flag)
 		}
 		in.Account, in.Name = b.Account, b.Name
-		if b.Service == unlock.SQS {
-			in.Name = b.URL
-		}
 		if in.AWS.Region == "" && b.Region != "" {
 			in.AWS.Region = b.Region
 		}
+		// The backup names the target, and is held to what the flags are:
+		// an edited or foreign file cannot aim the root session at a queue
+		// of another account, or at a name AWS would not take.
+		if err := in.checkTarget(flag); err != nil {
+			return unlockPlan{}, usageErrorf("--restore: the backup %s names a target rootctl would refuse: %v", in.Restore, errors.Unwrap(err))
+		}
+		if b.Service == unlock.SQS {
+			if r, err := unlock.QueueFromURL(b.URL); err != nil || r.Account != b.Account || r.Name != b.Name {
+				return unlockPlan{}, usageErrorf("--restore: the backup %s is of queue %s in account %s, but its queue URL %s is not", in.Restore, b.Name, b.Account, b.URL)
+			}
+			in.Name = b.URL
+		}
 		return unlockPlan{action: "restore", next: b.Policy}, nil
 	}
-	switch {
-	case in.Account == "":
-		return unlockPlan{}, usageErrorf("--account is required: the 12-digit ID of the account that owns the %s", in.Service)
-	case !awserr.ValidAccountID(in.Account):
-		return unlockPlan{}, usageErrorf("--account %q: want a 12-digit account ID", in.Account)
-	case in.Name == "":
-		return unlockPlan{}, usageErrorf("%s is required", flag)
-	}
-	if in.Service == unlock.S3 && !bucketNamePattern.MatchString(in.Name) {
-		return unlockPlan{}, usageErrorf("--bucket %q: want an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)", in.Name)
-	}
-	if in.Service == unlock.SQS {
-		if strings.Contains(in.Name, "://") {
-			if !strings.HasPrefix(in.Name, "https://") {
-				return unlockPlan{}, usageErrorf("--queue %q: want an https:// queue URL (as aws sqs get-queue-url prints it), or the queue name", in.Name)
-			}
-			r, err := unlock.QueueFromURL(in.Name)
-			if err != nil {
-				return unlockPlan{}, usageErrorf("--queue: %v", err)
-			}
-			if r.Account != in.Account {
-				return unlockPlan{}, usageErrorf("--queue URL is in account %s, not --account %s", r.Account, in.Account)
-			}
-		} else if !queueNamePattern.MatchString(in.Name) {
-			return unlockPlan{}, usageErrorf("--queue %q: want a queue name (up to 80 letters, digits, - and _, or .fifo) or its URL", in.Name)
-		}
+	if err := in.checkTarget(flag); err != nil {
+		return unlockPlan{}, err
 	}
 	if in.PolicyFile == "" {
 		return unlockPlan{action: "delete"}, nil
@@ -198,6 +183,39 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 		return unlockPlan{}, err
 	}
 	return unlockPlan{action: "replace", next: &policy}, nil
+}
+
+// checkTarget validates the account and the bucket or queue (flag names
+// its flag) that in names.
+func (in *UnlockInput) checkTarget(flag string) error {
+	switch {
+	case in.Account == "":
+		return usageErrorf("--account is required: the 12-digit ID of the account that owns the %s", in.Service)
+	case !awserr.ValidAccountID(in.Account):
+		return usageErrorf("--account %q: want a 12-digit account ID", in.Account)
+	case in.Name == "":
+		return usageErrorf("%s is required", flag)
+	}
+	if in.Service == unlock.S3 && !bucketNamePattern.MatchString(in.Name) {
+		return usageErrorf("--bucket %q: want an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)", in.Name)
+	}
+	if in.Service == unlock.SQS {
+		if strings.Contains(in.Name, "://") {
+			if !strings.HasPrefix(in.Name, "https://") {
+				return usageErrorf("--queue %q: want an https:// queue URL (as aws sqs get-queue-url prints it), or the queue name", in.Name)
+			}
+			r, err := unlock.QueueFromURL(in.Name)
+			if err != nil {
+				return usageErrorf("--queue: %v", err)
+			}
+			if r.Account != in.Account {
+				return usageErrorf("--queue URL is in account %s, not --account %s", r.Account, in.Account)
+			}
+		} else if !queueNamePattern.MatchString(in.Name) {
+			return usageErrorf("--queue %q: want a queue name (up to 80 letters, digits, - and _, or .fifo) or its URL", in.Name)
+		}
+	}
+	return nil
 }
 
 func readPolicyFile(path string) (string, error) {

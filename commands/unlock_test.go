@@ -181,6 +181,14 @@ func TestUnlockBadInput(t *testing.T) {
 	os.WriteFile(lockout, []byte(`{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}`), 0o600)
 	notBackup := filepath.Join(dir, "notbackup.json")
 	os.WriteFile(notBackup, []byte(`{"hello":1}`), 0o600)
+	// Backups edited to aim elsewhere than they say: a queue URL in
+	// another account than the backup's, and a bucket name AWS would not
+	// take (its path-like characters would reach the request's URL).
+	foreignQueue := filepath.Join(dir, "foreign-queue.json")
+	os.WriteFile(foreignQueue, []byte(`{"service":"sqs","account":"444444444403","name":"dev-events-orders","region":"us-east-1",
+		"queue_url":"https://sqs.us-east-1.amazonaws.com/999999999999/dev-events-orders","policy":null}`), 0o600)
+	badBucket := filepath.Join(dir, "bad-bucket.json")
+	os.WriteFile(badBucket, []byte(`{"service":"s3","account":"444444444402","name":"../dev-tools-artifacts","region":"us-east-1","policy":null}`), 0o600)
 	base := []string{"--reason", "INC-7", "--yes"}
 	tests := []struct {
 		name  string
@@ -199,6 +207,8 @@ func TestUnlockBadInput(t *testing.T) {
 		{"a replacement that locks out too", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", lockout}, "would lock everyone out", false},
 		{"conflicting flags", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--delete", "--policy-file", lockout}, "conflict", false},
 		{"not a backup", []string{"s3", "--restore", notBackup}, "not a rootctl policy backup", false},
+		{"a backup whose queue URL is in another account", []string{"sqs", "--restore", foreignQueue}, "its queue URL https://sqs.us-east-1.amazonaws.com/999999999999/dev-events-orders is not", false},
+		{"a backup of a bucket name AWS would not take", []string{"s3", "--restore", badBucket}, `names a target rootctl would refuse: --bucket "../dev-tools-artifacts": want an S3 bucket name`, false},
 		{"bucket that does not exist", []string{"s3", "--account", "444444444402", "--bucket", "no-such-bucket"}, `bucket "no-such-bucket" is not in account 444444444402`, true},
 		{"queue that does not exist", []string{"sqs", "--account", "444444444403", "--queue", "nope"}, `queue "nope" is not in account 444444444403`, true},
 	}
