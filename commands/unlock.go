@@ -152,23 +152,31 @@ func (in *UnlockInput) check() (unlockPlan, error) {
 			return unlockPlan{}, usageErrorf("--restore: %s is a backup of an %s policy (run: rootctl unlock %s --restore …)", in.Restore, b.Service, b.Service)
 		}
 		if (in.Account != "" && in.Account != b.Account) || (in.Name != "" && in.Name != b.Name && in.Name != b.URL) {
-			return unlockPlan{}, usageErrorf("--restore: the backup is of %s in account %s, not what --account and %s name", b.Resource, b.Account, flag)
+			return unlockPlan{}, usageErrorf("--restore: the backup is of %s in account %s, not what --account and %s name (drop them, or name the backup's)", b.Resource, b.Account, flag)
+		}
+		if b.Region != "" && !regionPattern.MatchString(b.Region) {
+			return unlockPlan{}, usageErrorf("--restore: the backup %s names region %q, which is not an AWS region", in.Restore, b.Region)
+		}
+		if b.Service == unlock.SQS {
+			// The queue is addressed by name in the backup's account and
+			// Region (GetQueueUrl), as --queue NAME is; its URL must agree.
+			r, err := unlock.QueueFromURL(b.URL)
+			if err != nil || r.Account != b.Account || r.Name != b.Name || (r.Region != "" && r.Region != b.Region) {
+				return unlockPlan{}, usageErrorf("--restore: the backup %s is of queue %s in account %s (%s), which its queue_url %s does not name; the file was edited: use a backup rootctl wrote", in.Restore, b.Name, b.Account, b.Region, b.URL)
+			}
+			if in.AWS.Region != "" && b.Region != "" && in.AWS.Region != b.Region {
+				return unlockPlan{}, usageErrorf("--restore: the backup is of a queue in %s, not --region %s (drop --region)", b.Region, in.AWS.Region)
+			}
 		}
 		in.Account, in.Name = b.Account, b.Name
 		if in.AWS.Region == "" && b.Region != "" {
 			in.AWS.Region = b.Region
 		}
 		// The backup names the target, and is held to what the flags are:
-		// an edited or foreign file cannot aim the root session at a queue
-		// of another account, or at a name AWS would not take.
+		// an edited or foreign file cannot aim the root session at a name
+		// AWS would not take.
 		if err := in.checkTarget(flag); err != nil {
 			return unlockPlan{}, usageErrorf("--restore: the backup %s names a target rootctl would refuse: %v", in.Restore, errors.Unwrap(err))
-		}
-		if b.Service == unlock.SQS {
-			if r, err := unlock.QueueFromURL(b.URL); err != nil || r.Account != b.Account || r.Name != b.Name {
-				return unlockPlan{}, usageErrorf("--restore: the backup %s is of queue %s in account %s, but its queue URL %s is not", in.Restore, b.Name, b.Account, b.URL)
-			}
-			in.Name = b.URL
 		}
 		return unlockPlan{action: "restore", next: b.Policy}, nil
 	}

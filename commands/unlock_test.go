@@ -187,6 +187,17 @@ func TestUnlockBadInput(t *testing.T) {
 	foreignQueue := filepath.Join(dir, "foreign-queue.json")
 	os.WriteFile(foreignQueue, []byte(`{"service":"sqs","account":"444444444403","name":"dev-events-orders","region":"us-east-1",
 		"queue_url":"https://sqs.us-east-1.amazonaws.com/999999999999/dev-events-orders","policy":null}`), 0o600)
+	queueBackup := func(name, fields string) string {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(`{"service":"sqs","account":"444444444403","name":"dev-events-orders","policy":null,`+fields+`}`), 0o600)
+		return path
+	}
+	// The emulator, as SQS would, reads the queue from the URL as written:
+	// its query would aim the restore at dev-events-audit.
+	queryQueue := queueBackup("query-queue.json", `"region":"us-east-1","queue_url":"https://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders?x=/444444444403/dev-events-audit"`)
+	otherRegion := queueBackup("other-region.json", `"region":"us-east-1","queue_url":"https://sqs.eu-west-1.amazonaws.com/444444444403/dev-events-orders"`)
+	usEast := queueBackup("us-east-1.json", `"region":"us-east-1","queue_url":"https://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders"`)
+	badRegion := queueBackup("bad-region.json", `"region":"bad region!","queue_url":"https://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders"`)
 	badBucket := filepath.Join(dir, "bad-bucket.json")
 	os.WriteFile(badBucket, []byte(`{"service":"s3","account":"444444444402","name":"../dev-tools-artifacts","region":"us-east-1","policy":null}`), 0o600)
 	base := []string{"--reason", "INC-7", "--yes"}
@@ -207,7 +218,12 @@ func TestUnlockBadInput(t *testing.T) {
 		{"a replacement that locks out too", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--policy-file", lockout}, "would lock everyone out", false},
 		{"conflicting flags", []string{"s3", "--account", "444444444402", "--bucket", "dev-tools-artifacts", "--delete", "--policy-file", lockout}, "conflict", false},
 		{"not a backup", []string{"s3", "--restore", notBackup}, "not a rootctl policy backup", false},
-		{"a backup whose queue URL is in another account", []string{"sqs", "--restore", foreignQueue}, "its queue URL https://sqs.us-east-1.amazonaws.com/999999999999/dev-events-orders is not", false},
+		{"a backup whose queue URL is in another account", []string{"sqs", "--restore", foreignQueue}, "which its queue_url https://sqs.us-east-1.amazonaws.com/999999999999/dev-events-orders does not name", false},
+		{"a backup whose queue URL carries a query", []string{"sqs", "--restore", queryQueue}, "which its queue_url", false},
+		{"a backup whose queue URL is in another Region", []string{"sqs", "--restore", otherRegion}, "which its queue_url", false},
+		{"a backup of no AWS Region", []string{"sqs", "--restore", badRegion}, `names region "bad region!", which is not an AWS region`, false},
+		{"a backup of another Region than --region", []string{"sqs", "--restore", usEast, "--region", "eu-west-1"}, "not --region eu-west-1", false},
+		{"a queue URL with a query", []string{"sqs", "--account", "444444444403", "--queue", "https://sqs.us-east-1.amazonaws.com/444444444403/dev-events-orders?x=/444444444403/dev-events-audit"}, "want https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME", false},
 		{"a backup of a bucket name AWS would not take", []string{"s3", "--restore", badBucket}, `names a target rootctl would refuse: --bucket "../dev-tools-artifacts": want an S3 bucket name`, false},
 		{"bucket that does not exist", []string{"s3", "--account", "444444444402", "--bucket", "no-such-bucket"}, `bucket "no-such-bucket" is not in account 444444444402`, true},
 		{"queue that does not exist", []string{"sqs", "--account", "444444444403", "--queue", "nope"}, `queue "nope" is not in account 444444444403`, true},

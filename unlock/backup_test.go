@@ -60,7 +60,14 @@ func TestQueueFromURL(t *testing.T) {
 			t.Errorf("%s: %+v %v", tt.url, r, err)
 		}
 	}
-	for _, bad := range []string{"orders", "https://sqs.eu-west-1.amazonaws.com/orders", "https://sqs.eu-west-1.amazonaws.com/12/orders"} {
+	// What SQS would read differently from the path: a query, a fragment,
+	// an escape, a user.
+	for _, bad := range []string{"orders", "https://sqs.eu-west-1.amazonaws.com/orders", "https://sqs.eu-west-1.amazonaws.com/12/orders",
+		"https://sqs.us-east-1.amazonaws.com/111122223333/orders?x=/111122223333/audit",
+		"https://sqs.us-east-1.amazonaws.com/111122223333/orders#/111122223333/audit",
+		"https://sqs.us-east-1.amazonaws.com/111122223333/orders?",
+		"https://sqs.us-east-1.amazonaws.com/111122223333/or%64ers",
+		"https://u:p@sqs.us-east-1.amazonaws.com/111122223333/orders"} {
 		if _, err := QueueFromURL(bad); err == nil {
 			t.Errorf("%s: no error", bad)
 		}

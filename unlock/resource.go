@@ -107,10 +107,13 @@ func Locate(ctx context.Context, cfg aws.Config, service, account, name string) 
 
 // QueueFromURL reads the account, region and name from a queue URL
 // (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME). A URL without a region
-// in its host (a local endpoint) gets the region "".
+// in its host (a local endpoint) gets the region "". The URL is sent to
+// SQS as it is written, so it must be nothing but that: a user, a query,
+// a fragment or an escape could make the queue SQS reads differ from the
+// one the path names here.
 func QueueFromURL(raw string) (Resource, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" || strings.ContainsAny(raw, "?#%") {
 		return Resource{}, fmt.Errorf("queue URL %q: want https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME", raw)
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
