@@ -13,14 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/rootctl/rootctl/interrupt"
@@ -50,7 +47,7 @@ const MaxAttempts = 10
 // and with the backoff of AWS's 2026 retry behaviour, set in code
 // (retry.go), and adaptive pacing of the operations whose quotas the
 // management account shares (adaptive.go): one Pacer per call of Finish,
-// so per run. IAM and Organizations are signed for their global Region
+// so per run. The HTTP client is NewHTTPClient's. IAM and Organizations are signed for their global Region
 // even through a custom endpoint (signGlobalServices).
 //
 // Every attempt is bounded by requestTimeout (connect, TLS handshake
@@ -68,14 +65,7 @@ func Finish(cfg *aws.Config, requestTimeout time.Duration) {
 	if timeout == 0 {
 		timeout = DefaultRequestTimeout
 	}
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
-		d.Timeout = timeout
-	}).WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 1024
-		t.MaxIdleConnsPerHost = 1024
-		t.TLSHandshakeTimeout = min(timeout, awshttp.DefaultHTTPTransportTLSHandleshakeTimeout)
-		t.ResponseHeaderTimeout = timeout
-	})
+	cfg.HTTPClient = NewHTTPClient(timeout)
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
 	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
 	cfg.APIOptions = append(cfg.APIOptions, NewPacer(SystemClock{}, rand.Float64).AddTo)

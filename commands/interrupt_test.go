@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/rootctl/rootctl/fixtures"
 	"github.com/rootctl/rootctl/interrupt"
@@ -102,7 +103,13 @@ func TestFinishConfigBoundsEveryAttempt(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		c := cfg.HTTPClient.(*awshttp.BuildableClient)
+		c, ok := cfg.HTTPClient.(interface {
+			GetTransport() *http.Transport
+			GetDialer() *net.Dialer
+		})
+		if !ok {
+			t.Fatalf("%s: HTTP client %T tells neither its transport nor its dialer", tc.name, cfg.HTTPClient)
+		}
 		tr, dialer := c.GetTransport(), c.GetDialer()
 		if tr.ResponseHeaderTimeout != tc.want || dialer.Timeout != tc.want || tr.TLSHandshakeTimeout != min(tc.want, 10*time.Second) {
 			t.Errorf("%s: response headers %v, connect %v, TLS %v; want %v, and at most 10s for TLS", tc.name, tr.ResponseHeaderTimeout, dialer.Timeout, tr.TLSHandshakeTimeout, tc.want)
