@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/orgsetup"
 	"github.com/rootctl/rootctl/rootsession"
@@ -81,18 +79,9 @@ type testRun struct {
 // its Assumer recording every session in a journal writing to file.
 func newRun(t *testing.T, opts fixtures.Options, sel orgscan.Selection, file *logFile) *testRun {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Demo(t, opts)
 	c := srv.ManagementCredentials()
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")}
+	cfg := simtest.Config(srv, c)
 	lister, err := orgscan.NewLister(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

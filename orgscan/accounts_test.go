@@ -6,10 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 )
 
 // demoLister is a Lister of the demo organization in an emulator.
@@ -21,15 +19,7 @@ func demoLister(t *testing.T) (*Lister, *fixtures.Server) {
 // demoListerWith is demoLister with an emulator tuned by opts.
 func demoListerWith(t *testing.T, opts fixtures.Options) (*Lister, *fixtures.Server) {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Demo(t, opts)
 	return listerOf(t, srv), srv
 }
 
@@ -38,8 +28,7 @@ func demoListerWith(t *testing.T, opts fixtures.Options) (*Lister, *fixtures.Ser
 func listerOf(t *testing.T, srv *fixtures.Server) *Lister {
 	t.Helper()
 	creds := srv.ManagementCredentials()
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
+	cfg := simtest.Config(srv, creds)
 	l, err := NewLister(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

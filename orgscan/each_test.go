@@ -9,29 +9,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 )
 
 // listerWith is a Lister of the demo organization in an emulator started
 // with opts, and the management account's configuration.
 func listerWith(t *testing.T, opts fixtures.Options) (*Lister, *fixtures.Server, aws.Config) {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Demo(t, opts)
 	creds := srv.ManagementCredentials()
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
+	cfg := simtest.Config(srv, creds)
 	l, err := NewLister(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

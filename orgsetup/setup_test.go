@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -26,17 +26,12 @@ func emulator(t *testing.T, name string, change func(*fixtures.Org), caller stri
 	if change != nil {
 		change(org)
 	}
-	srv := fixtures.New(org, fixtures.Options{PageSize: 1})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Start(t, org, fixtures.Options{PageSize: 1})
 	c := srv.ManagementCredentials()
 	if caller != "" {
 		c = srv.Credentials(caller)
 	}
-	return srv, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")}
+	return srv, simtest.Config(srv, c)
 }
 
 func missing(fixes []Fix) []string {

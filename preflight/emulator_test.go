@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -19,26 +18,10 @@ import (
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
-
-// start serves org and returns the emulator.
-func start(t testing.TB, org *fixtures.Org, opts fixtures.Options) *fixtures.Server {
-	t.Helper()
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
-// config reaches srv with creds.
-func config(srv *fixtures.Server, creds fixtures.Credentials) aws.Config {
-	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}
-}
 
 // noPacing reads as fast as the emulator answers.
 var noPacing = map[string]Rate{"ListRoots": {}, "ListParents": {}, "ListPoliciesForTarget": {}, "ListPolicies": {},
@@ -49,7 +32,7 @@ var noPacing = map[string]Rate{"ListRoots": {}, "ListParents": {}, "ListPolicies
 func newChecker(t testing.TB, srv *fixtures.Server, reader, caller string, mode Mode) *Checker {
 	t.Helper()
 	org := srv.Org()
-	r, err := NewReader(context.Background(), config(srv, srv.Credentials(reader)), org.ID, ReaderOptions{Mode: mode, Rates: noPacing})
+	r, err := NewReader(context.Background(), simtest.Config(srv, srv.Credentials(reader)), org.ID, ReaderOptions{Mode: mode, Rates: noPacing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +77,7 @@ func guardrailRefusal(err error) bool {
 func attempt(t testing.TB, srv *fixtures.Server, caller, account string, task rootsession.Task) []outcome {
 	t.Helper()
 	ctx := context.Background()
-	a := rootsession.NewAssumer(config(srv, srv.Credentials(caller)))
+	a := rootsession.NewAssumer(simtest.Config(srv, srv.Credentials(caller)))
 	s, err := a.Assume(ctx, account, task, 0)
 	if err != nil {
 		if !strings.HasPrefix(awserr.Code(err), "AccessDenied") {
@@ -240,7 +223,7 @@ func compare(t *testing.T, srv *fixtures.Server, c *Checker, caller string, acct
 // them.
 func members(t testing.TB, srv *fixtures.Server) []orgscan.Account {
 	t.Helper()
-	l, err := orgscan.NewLister(context.Background(), config(srv, srv.ManagementCredentials()))
+	l, err := orgscan.NewLister(context.Background(), simtest.Config(srv, srv.ManagementCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +254,7 @@ func TestVerdictsMatchTheEmulatorOnTheDemo(t *testing.T) {
 				t.Fatal(err)
 			}
 			withResources(org)
-			srv := start(t, org, fixtures.Options{})
+			srv := simtest.Start(t, org, fixtures.Options{})
 			var tl tally
 			for _, caller := range []string{org.ManagementAccount, "222222222201"} {
 				c := newChecker(t, srv, caller, caller, mode)
@@ -307,7 +290,7 @@ func TestVerdictsMatchTheEmulatorOnGeneratedPolicies(t *testing.T) {
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
 				org, unsupported := generateOrg(t, uint64(seed))
-				srv := start(t, org, fixtures.Options{PageSize: 2})
+				srv := simtest.Start(t, org, fixtures.Options{PageSize: 2})
 				mode := Mode(seed % 2)
 				for _, caller := range []string{org.ManagementAccount, genAdmin} {
 					// Read as the management account: a generated SCP may

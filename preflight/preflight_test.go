@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
 )
@@ -23,7 +24,7 @@ func demo(t *testing.T, edit func(*fixtures.Org)) *fixtures.Server {
 	if edit != nil {
 		edit(org)
 	}
-	return start(t, org, fixtures.Options{})
+	return simtest.Start(t, org, fixtures.Options{})
 }
 
 // legacyPaths is 666666666601's place in the demo, as ListAccounts gives it.
@@ -293,7 +294,7 @@ func TestTheFirstCheckReadsAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := start(t, org, fixtures.Options{Hold: func(ctx context.Context, c fixtures.Call) {
+			srv := simtest.Start(t, org, fixtures.Options{Hold: func(ctx context.Context, c fixtures.Call) {
 				if c.Operation != tt.op {
 					return
 				}

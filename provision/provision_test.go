@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/orgrun"
 	"github.com/rootctl/rootctl/orgscan"
 	"github.com/rootctl/rootctl/rootsession"
@@ -23,18 +23,9 @@ import (
 // management account's configuration.
 func emulator(t *testing.T, opts fixtures.Options) (*fixtures.Server, aws.Config) {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Demo(t, opts)
 	c := srv.ManagementCredentials()
-	return srv, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")}
+	return srv, simtest.Config(srv, c)
 }
 
 // memFile is an audit log file in memory.

@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootctl/rootctl/awserr"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -22,21 +22,12 @@ import (
 // wait for nothing, so a test that makes AWS's clock leap stays fast.
 func emulator(t *testing.T, opts fixtures.Options) (*fixtures.Server, *rootsession.Assumer) {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
+	srv := simtest.Demo(t, opts)
+	cfg := simtest.Config(srv, srv.ManagementCredentials())
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
 	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	c := srv.ManagementCredentials()
-	return srv, rootsession.NewAssumer(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
-		}})
+	return srv, rootsession.NewAssumer(cfg)
 }
 
 type noBackoff struct{}

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootctl/rootctl/auditlog"
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 	"github.com/rootctl/rootctl/rootsession"
 )
 
@@ -25,18 +25,9 @@ import (
 // Assumer with the management account's credentials.
 func emulator(t *testing.T, opts fixtures.Options) (*fixtures.Server, *rootsession.Assumer) {
 	t.Helper()
-	org, err := fixtures.Load("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Demo(t, opts)
 	c := srv.ManagementCredentials()
-	return srv, rootsession.NewAssumer(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")})
+	return srv, rootsession.NewAssumer(simtest.Config(srv, c))
 }
 
 // operations lists the emulator's calls as "Operation Code".
