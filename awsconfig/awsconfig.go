@@ -47,8 +47,9 @@ const MaxAttempts = 10
 // and with the backoff of AWS's 2026 retry behaviour, set in code
 // (retry.go), and adaptive pacing of the operations whose quotas the
 // management account shares (adaptive.go): one Pacer per call of Finish,
-// so per run. The HTTP client is NewHTTPClient's. IAM and Organizations are signed for their global Region
-// even through a custom endpoint (signGlobalServices).
+// so per run. The HTTP client is NewHTTPClient's. IAM and Organizations
+// are signed for their global Region even through a custom endpoint
+// (signGlobalServices).
 //
 // Every attempt is bounded by requestTimeout (connect, TLS handshake
 // (never over the SDK's 10 s), response headers), so that a hung endpoint
