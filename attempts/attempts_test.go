@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 )
 
 // scripted answers each attempt with the next of its answers: an HTTP
@@ -100,18 +101,9 @@ func TestLostTellsAttemptsThatMayHaveReachedAWS(t *testing.T) {
 func TestLostThroughTheEmulator(t *testing.T) {
 	t.Parallel()
 	for _, drop := range []int{0, 1} {
-		org, err := fixtures.Load("demo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := fixtures.New(org, fixtures.Options{DropAfterApply: map[string]int{"iam:DeleteAccessKey": drop}})
-		if err := srv.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
-		mgmt := srv.ManagementCredentials()
-		base := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Retryer: noBackoff,
-			Credentials: credentials.NewStaticCredentialsProvider(mgmt.AccessKeyID, mgmt.SecretAccessKey, "")}
+		srv := simtest.Demo(t, fixtures.Options{DropAfterApply: map[string]int{"iam:DeleteAccessKey": drop}})
+		base := simtest.Config(srv, srv.ManagementCredentials())
+		base.Retryer = noBackoff
 		out, err := sts.NewFromConfig(base).AssumeRoot(context.Background(), &sts.AssumeRootInput{TargetPrincipal: aws.String("444444444405"),
 			TaskPolicyArn: &ststypes.PolicyDescriptorType{Arn: aws.String(fixtures.TaskPolicyARNPrefix + "IAMDeleteRootUserCredentials")}})
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 )
 
 // harness is one emulator and a command line pointed at it.
@@ -33,11 +34,7 @@ type harness struct {
 
 func newHarness(t *testing.T, org *fixtures.Org, opts fixtures.Options) *harness {
 	t.Helper()
-	srv := fixtures.New(org, opts)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simtest.Start(t, org, opts)
 	return &harness{t: t, srv: srv, creds: srv.ManagementCredentials(), state: t.TempDir()}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rootctl/rootctl/fixtures"
+	"github.com/rootctl/rootctl/internal/simtest"
 )
 
 // demoPaths is where each account of the demo organization sits: its OU
@@ -235,12 +236,7 @@ func TestOUNamesAreEscaped(t *testing.T) {
 			org.OUs[i].Name = `Prod/EU\x`
 		}
 	}
-	srv := fixtures.New(org, fixtures.Options{})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	l := listerOf(t, srv)
+	l := listerOf(t, simtest.Start(t, org, fixtures.Options{}))
 	got := placed(t, l, Selection{Accounts: []string{"333333333303"}})
 	if want := []string{`333333333303 Root/Prod\/EU\\x/Production-EU r-d3m0/ou-d3m0-prod0001/ou-d3m0-prodeu01`}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
