@@ -47,7 +47,9 @@ const MaxAttempts = 10
 // and with the backoff of AWS's 2026 retry behaviour, set in code
 // (retry.go), and adaptive pacing of the operations whose quotas the
 // management account shares (adaptive.go): one Pacer per call of Finish,
-// so per run. The HTTP client is NewHTTPClient's. IAM and Organizations
+// so per run. The HTTP client is NewHTTPClient's, trusting the
+// certificate authorities the loaded configuration's did (AWS_CA_BUNDLE,
+// a profile's ca_bundle). IAM and Organizations
 // are signed for their global Region even through a custom endpoint
 // (signGlobalServices).
 //
@@ -66,7 +68,7 @@ func Finish(cfg *aws.Config, requestTimeout time.Duration) {
 	if timeout == 0 {
 		timeout = DefaultRequestTimeout
 	}
-	cfg.HTTPClient = NewHTTPClient(timeout)
+	cfg.HTTPClient = NewHTTPClient(timeout).(httpClient).trusting(rootCAs(cfg.HTTPClient))
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), interrupt.Track, timeoutErrors(timeout))
 	cfg.APIOptions = append(cfg.APIOptions, signGlobalServices) // IAM and Organizations sign for their global Region
 	cfg.APIOptions = append(cfg.APIOptions, NewPacer(SystemClock{}, rand.Float64).AddTo)

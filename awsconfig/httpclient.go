@@ -1,6 +1,8 @@
 package awsconfig
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -39,20 +41,23 @@ func NewHTTPClient(timeout time.Duration) aws.HTTPClient {
 // safeWriteToReadCloser), and closes it as soon as the answer's headers
 // are in (smithy-go transport/http/client.go), while net/http's writer
 // may not be done with it: having sent ContentLength bytes, it reads the
-// body to its end through io.Copy, which prefers WriteTo (net/http
-// transfer.go, transferWriter.writeBody). When the answer is quicker than
-// that last read (a loaded machine, a nearby endpoint) the writer takes
-// the io.EOF for a failed write and closes the connection while the
-// answer's body is still being read: the call fails with "use of closed
-// network connection" and the SDK sends it again (reported as
-// aws/aws-sdk-go-v2#1825 and #2737; retried since #2949). The change it
-// made is then made twice, or found made. Without WriteTo, the last read
-// goes through Read, which answers a closed body with a plain end.
+// body to its end with io.CopyBuffer into io.Discard, which prefers
+// WriteTo (net/http transfer.go, transferWriter.writeBody). When the
+// answer is quicker than that last read (a loaded machine, a nearby
+// endpoint) the writer takes the io.EOF for a failed write and closes the
+// connection while the answer's body is still being read: the call fails
+// with "use of closed network connection" and the SDK sends it again. The
+// change it made is then made twice, or found made. That symptom is
+// aws/aws-sdk-go-v2#1825 and #2737, where the SDK chose to retry it
+// (#2949) and held the early close harmless for buffered calls;
+// TestAnAnswerOutlivesItsRequestBody forces the order above and shows
+// otherwise. Without WriteTo, the last read goes through Read, which
+// answers a closed body with a plain end.
 //
 // httpClient is not a *awshttp.BuildableClient, so a service client uses
 // it as it is: it would otherwise build itself a copy, and "copies of the
 // BuildableClient will have their own connection pools" (aws/transport/
-// http/client.go), under AWS_DEFAULTS_MODE or the SDK's 2026 read
+// http/client.go), under AWS_DEFAULTS_MODE or the SDK's opt-in 2026 read
 // timeouts (resolveHTTPClient in each service package): a pool for each
 // of thousands of accounts.
 type httpClient struct{ *awshttp.BuildableClient }
@@ -64,4 +69,33 @@ func (c httpClient) Do(r *http.Request) (*http.Response, error) {
 		r = &rc
 	}
 	return c.BuildableClient.Do(r)
+}
+
+// trusting is c trusting the certificate authorities in roots, or the
+// system's if roots is nil.
+func (c httpClient) trusting(roots *x509.CertPool) httpClient {
+	if roots == nil {
+		return c
+	}
+	return httpClient{c.WithTransportOptions(func(t *http.Transport) {
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t.TLSClientConfig.RootCAs = roots
+	})}
+}
+
+// rootCAs is the certificate pool client trusts where it is not the
+// system's: the SDK adds the custom CA bundle (AWS_CA_BUNDLE, a profile's
+// ca_bundle) to the HTTP client of the configuration it loads, as a
+// BuildableClient's transport (resolveCustomCABundle, config/resolve.go).
+func rootCAs(client aws.HTTPClient) *x509.CertPool {
+	b, ok := client.(*awshttp.BuildableClient)
+	if !ok {
+		return nil
+	}
+	if tc := b.GetTransport().TLSClientConfig; tc != nil {
+		return tc.RootCAs
+	}
+	return nil
 }

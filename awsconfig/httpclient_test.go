@@ -3,12 +3,14 @@ package awsconfig
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
@@ -232,5 +235,46 @@ func TestABodylessRequestStaysBodyless(t *testing.T) {
 	resp.Body.Close()
 	if g, want := <-got, `length 0, transfer encoding []`; g != want {
 		t.Errorf("the server saw %s, want %s", g, want)
+	}
+}
+
+// TestACABundleReachesEveryCall: the certificate authorities of a custom CA
+// bundle (AWS_CA_BUNDLE, a profile's ca_bundle), which the SDK gives the
+// HTTP client of the configuration it loads, are trusted by the client
+// Finish puts in its place; without a bundle, only the system's are.
+func TestACABundleReachesEveryCall(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "") // the machine's own, if any, is not this test's
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	bundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	tests := []struct {
+		name string
+		load []func(*config.LoadOptions) error
+		err  string // what the call's error says, "" for none
+	}{
+		{"the server's CA in the bundle", []func(*config.LoadOptions) error{config.WithCustomCABundle(bytes.NewReader(bundle))}, ""},
+		{"no bundle", nil, "certificate signed by unknown authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			load := append([]func(*config.LoadOptions) error{config.WithRegion("us-east-1"),
+				config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{})}, tt.load...)
+			cfg, err := config.LoadDefaultConfig(context.Background(), load...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			Finish(&cfg, 0)
+			req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := cfg.HTTPClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if got := fmt.Sprint(err); (tt.err == "") != (err == nil) || !strings.Contains(got, tt.err) {
+				t.Errorf("the call: %v, want %q", err, tt.err)
+			}
+		})
 	}
 }
