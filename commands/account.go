@@ -198,7 +198,7 @@ func AccountCreateCommand(ctx context.Context, in AccountCreateInput, deps *Deps
 		}
 		report.Moved = in.OU
 	}
-	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, created.AccountID, in.Remediate)
+	run.check(ctx, waitCtx, deps, lister, &report.Checked, created.AccountID, in.Remediate)
 	return logFailedOr(run, finishHook(deps.IO, in.Output, report))
 }
 

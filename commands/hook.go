@@ -116,7 +116,7 @@ func HookCommand(ctx context.Context, in HookInput, deps *Deps) error {
 	}
 	waitCtx, cancel := provision.WithTimeout(ctx, in.Timeout)
 	defer cancel()
-	run.checker(deps, lister).Check(ctx, waitCtx, &report.Checked, id, in.Remediate)
+	run.check(ctx, waitCtx, deps, lister, &report.Checked, id, in.Remediate)
 	return finishHook(deps.IO, in.Output, report)
 }
 
@@ -214,10 +214,12 @@ func creationFailure(c provision.Creation) string {
 	return "is " + c.State
 }
 
-// checker is the post-provisioning check of a run: it locks the account
-// before --remediate changes it, and says on stderr while it waits.
-func (r *rootRun) checker(deps *Deps, lister *orgscan.Lister) *provision.Checker {
-	return &provision.Checker{
+// check is the post-provisioning check of account, into checked (see
+// provision.Checker.Check): it locks the account before remediate changes
+// it, and says on stderr while it waits; then it warns of what the run
+// could not do in full (runNotes).
+func (r *rootRun) check(ctx, waitCtx context.Context, deps *Deps, lister *orgscan.Lister, checked *provision.Checked, account string, remediate bool) {
+	c := &provision.Checker{
 		Run: r.orgRun(lister, orgscan.Selection{}, 1),
 		Lock: func(account string) (func(), error) {
 			locks, err := takeLocks(deps, "hook account-created", []lockTarget{accountLock(account)})
@@ -227,6 +229,8 @@ func (r *rootRun) checker(deps *Deps, lister *orgscan.Lister) *provision.Checker
 			r.io.Infof("Account %s is %s; waiting for it to become ACTIVE…\n", account, state)
 		},
 	}
+	c.Check(ctx, waitCtx, checked, account, remediate)
+	runNotes(deps.IO, c.Run)
 }
 
 func nonEmptyOr(s, alt string) string {

@@ -74,6 +74,23 @@ func TestHookCompliantAccount(t *testing.T) {
 	}
 }
 
+// TestHookWarnsOfUnreadableOUNames: an OU name the caller may not read
+// leaves the account's OU path by ID only, and a warning on stderr says
+// why, as audit's does; the check itself is not affected.
+func TestHookWarnsOfUnreadableOUNames(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, demoOrg(t), fixtures.Options{OpFaults: map[string]string{"organizations:ListOrganizationalUnitsForParent": "AccessDeniedException"}})
+	code, out, stderr := h.run("hook", "account-created", "--account-id", "222222222201")
+	r := parseJSON[HookReport](t, out)
+	const warning = "Warning: some accounts have no OU path by name (ou_path), only by ID (ou_path_ids), as OU names could not be read: AccessDeniedException:"
+	if code != ExitOK || r.Status != orgrun.StatusCompliant || !strings.Contains(stderr, warning) || strings.Count(stderr, "Warning") != 1 {
+		t.Fatalf("exit %d, status %s; stderr %q, want exit 0, compliant and %q", code, r.Status, stderr, warning)
+	}
+	if r.Account.OUPath != "" || r.Account.OUPathIDs != "r-d3m0/ou-d3m0-security" {
+		t.Errorf("OU path %q (%q), want none by name and r-d3m0/ou-d3m0-security by ID", r.Account.OUPath, r.Account.OUPathIDs)
+	}
+}
+
 func TestHookAccountWithRootCredentials(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, demoOrg(t), fixtures.Options{})
