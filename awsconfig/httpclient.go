@@ -1,11 +1,14 @@
 package awsconfig
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,14 +18,15 @@ import (
 // NewHTTPClient returns the HTTP client of a rootctl run: one connection
 // pool for every service client of the run, sized for fan-out, with
 // every attempt bounded by timeout (connect, TLS handshake (never over
-// the SDK's 10 s), response headers), and with request bodies that
-// outlive the SDK's early close of them (see httpClient). Zero means
+// the SDK's 10 s), response headers, and each wait for more of an
+// answer's body: see stallGuard), and with request bodies that outlive
+// the SDK's early close of them (see httpClient). Zero means
 // DefaultRequestTimeout.
 func NewHTTPClient(timeout time.Duration) aws.HTTPClient {
 	if timeout == 0 {
 		timeout = DefaultRequestTimeout
 	}
-	return httpClient{awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
+	return httpClient{timeout: timeout, BuildableClient: awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
 		d.Timeout = timeout
 	}).WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 1024
@@ -34,7 +38,8 @@ func NewHTTPClient(timeout time.Duration) aws.HTTPClient {
 
 // httpClient sends each request with a body that net/http can read once
 // more after the SDK has closed it, so that an answer is never cut off
-// under the reader and its call sent twice.
+// under the reader and its call sent twice; and it ends an answer that
+// stops coming (stallGuard).
 //
 // The SDK hands net/http a body whose WriteTo answers io.EOF once the body
 // is closed (smithy-go transport/http/internal/io/safe.go,
@@ -60,16 +65,85 @@ func NewHTTPClient(timeout time.Duration) aws.HTTPClient {
 // http/client.go), under AWS_DEFAULTS_MODE or the SDK's opt-in 2026 read
 // timeouts (resolveHTTPClient in each service package): a pool for each
 // of thousands of accounts.
-type httpClient struct{ *awshttp.BuildableClient }
+type httpClient struct {
+	*awshttp.BuildableClient
+	timeout time.Duration // the longest an answer's body may go silent
+}
 
 func (c httpClient) Do(r *http.Request) (*http.Response, error) {
-	if _, ok := r.Body.(io.WriterTo); ok && r.Body != http.NoBody { // NoBody is no body: left as it is
-		rc := *r
-		rc.Body = struct{ io.ReadCloser }{r.Body}
-		r = &rc
+	ctx, cancel := context.WithCancel(r.Context()) // for stallGuard
+	r = r.WithContext(ctx)                         // a copy, whose Body can change
+	// http.NoBody is no body, and is left as it is.
+	if _, ok := r.Body.(io.WriterTo); ok && r.Body != http.NoBody {
+		r.Body = struct{ io.ReadCloser }{r.Body}
 	}
-	return c.BuildableClient.Do(r)
+	resp, err := c.BuildableClient.Do(r)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &stallGuard{body: resp.Body, timeout: c.timeout, cancel: cancel}
+	return resp, nil
 }
+
+// A stallGuard ends an answer whose body goes silent for longer than
+// timeout, as net/http's ResponseHeaderTimeout ends one whose headers do:
+// each read must bring data within timeout, so a slow answer that keeps
+// coming is read whole. The SDK bounds these reads only when asked to
+// (its 2026 read timeouts, opt-in), and net/http never does; without a
+// bound, one endpoint that stopped in the middle of an answer would hold
+// a run until Ctrl-C. A stall cancels the request's context, which makes
+// net/http close the connection under the read, and the read answers a
+// StalledError, a timeout the retryer retries like any other.
+type stallGuard struct {
+	body    io.ReadCloser
+	timeout time.Duration
+	cancel  context.CancelFunc // of the request's context
+	timer   *time.Timer        // cancels, once a read has waited timeout
+	stalled atomic.Bool        // the timer fired
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	if g.timer == nil {
+		g.timer = time.AfterFunc(g.timeout, func() {
+			g.stalled.Store(true)
+			g.cancel()
+		})
+	} else {
+		g.timer.Reset(g.timeout)
+	}
+	n, err := g.body.Read(p)
+	g.timer.Stop()
+	if g.stalled.Load() && err != nil && err != io.EOF { // once cancelled, every read fails
+		err = &StalledError{Silence: g.timeout}
+	}
+	return n, err
+}
+
+func (g *stallGuard) Close() error {
+	err := g.body.Close()
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.cancel()
+	return err
+}
+
+// StalledError is an answer whose body went silent for longer than the
+// request timeout. It wraps nothing: what the read answered once the
+// request was cancelled is context.Canceled, which would read as the
+// user's interrupt.
+type StalledError struct {
+	Silence time.Duration
+}
+
+func (e *StalledError) Error() string {
+	return fmt.Sprintf("the answer stopped coming: no data for %v", e.Silence)
+}
+
+// Timeout tells the retryer, and RequestTimeoutError, that this is a
+// timeout.
+func (e *StalledError) Timeout() bool { return true }
 
 // trusting is c trusting the certificate authorities in roots, or the
 // system's if roots is nil.
@@ -77,7 +151,7 @@ func (c httpClient) trusting(roots *x509.CertPool) httpClient {
 	if roots == nil {
 		return c
 	}
-	return httpClient{c.WithTransportOptions(func(t *http.Transport) {
+	return httpClient{timeout: c.timeout, BuildableClient: c.WithTransportOptions(func(t *http.Transport) {
 		if t.TLSClientConfig == nil {
 			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}

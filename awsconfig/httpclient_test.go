@@ -278,3 +278,63 @@ func TestACABundleReachesEveryCall(t *testing.T) {
 		})
 	}
 }
+
+// TestAnAnswerThatStopsComingEnds: an answer whose body goes silent for
+// longer than the request timeout ends in a StalledError, a timeout (so
+// retried, and worded as RequestTimeoutError once no attempt is left);
+// one that keeps coming, however slowly, is read whole.
+func TestAnAnswerThatStopsComingEnds(t *testing.T) {
+	t.Parallel()
+	const part = `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111111111111:user/a</Arn>`
+	const rest = `<UserId>AIDA</UserId><Account>111111111111</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		send    func(w http.ResponseWriter, r *http.Request) // after the headers and part
+		stalled bool
+	}{
+		{"an answer that stops", 100 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done() // until the client gives up on it, or the server closes
+		}, true},
+		{"an answer that keeps coming slowly", 250 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			for _, b := range []byte(rest) { // a byte each 5 ms: over 0.5 s in all, twice the timeout
+				time.Sleep(5 * time.Millisecond)
+				w.Write([]byte{b})
+				http.NewResponseController(w).Flush()
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/xml")
+				w.Write([]byte(part))
+				http.NewResponseController(w).Flush()
+				tt.send(w, r)
+			}))
+			defer srv.Close()
+			defer srv.CloseClientConnections() // first: a handler still sending ends
+			cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
+			Finish(&cfg, tt.timeout)
+			cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} } // one attempt
+			done := make(chan error, 1)
+			go func() { done <- callSTS(context.Background(), cfg) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call hung on an answer that stopped coming")
+			}
+			var stalled *StalledError
+			var timedOut *RequestTimeoutError
+			switch {
+			case !tt.stalled && err != nil:
+				t.Fatalf("the call: %v, want it read whole", err)
+			case tt.stalled && (!errors.As(err, &stalled) || stalled.Silence != tt.timeout || !errors.As(err, &timedOut)):
+				t.Fatalf("the call: %v (%T), want a RequestTimeoutError over a StalledError after %v", err, err, tt.timeout)
+			}
+		})
+	}
+}

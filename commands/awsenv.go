@@ -115,7 +115,7 @@ func awsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "endpoint-url", Category: "AWS", Usage: "send every AWS call to `URL`, like the AWS CLI's --endpoint-url (AWS_ENDPOINT_URL works too)"},
 		&cli.GenericFlag{Name: "sim", Category: "AWS", Value: &simFlag{}, Usage: "run against the simulated organization started in-process: --sim for the demo org, --sim=FILE for a fixture file (or --sim=fresh, --sim=synthetic:N)"},
 		&cli.DurationFlag{Name: "request-timeout", Category: "AWS", Value: DefaultRequestTimeout,
-			Usage:  "give up on an attempt of an AWS call with no answer within `DURATION` (it is retried, at most 10 attempts in all); up to 10m",
+			Usage:  "give up on an attempt of an AWS call with no answer within `DURATION`, or whose answer stops coming for as long (it is retried, at most 10 attempts in all); up to 10m",
 			Action: func(_ *cli.Context, d time.Duration) error { return checkRequestTimeout(d) }},
 	}
 }
