@@ -82,7 +82,14 @@ func (c httpClient) Do(r *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &stallGuard{body: resp.Body, timeout: c.timeout, cancel: cancel}
+	g := &stallGuard{body: resp.Body, timeout: c.timeout}
+	g.timer = time.AfterFunc(time.Hour, func() {
+		g.stalled.Store(true) // before the cancel: a read the cancel fails sees it
+		cancel()
+	})
+	g.timer.Stop() // armed by each read
+	g.cancel = cancel
+	resp.Body = g
 	return resp, nil
 }
 
@@ -93,25 +100,20 @@ func (c httpClient) Do(r *http.Request) (*http.Response, error) {
 // (its 2026 read timeouts, opt-in), and net/http never does; without a
 // bound, one endpoint that stopped in the middle of an answer would hold
 // a run until Ctrl-C. A stall cancels the request's context, which makes
-// net/http close the connection under the read, and the read answers a
-// StalledError, a timeout the retryer retries like any other.
+// net/http abandon the read (closing the connection; resetting the stream
+// on HTTP/2), and the read answers a StalledError, a timeout the retryer
+// retries like any other. An answer that trickles, a byte now and then,
+// is not cut off: Ctrl-C ends that run.
 type stallGuard struct {
 	body    io.ReadCloser
 	timeout time.Duration
 	cancel  context.CancelFunc // of the request's context
-	timer   *time.Timer        // cancels, once a read has waited timeout
+	timer   *time.Timer        // cancels, once a read has waited timeout; set before use
 	stalled atomic.Bool        // the timer fired
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
-	if g.timer == nil {
-		g.timer = time.AfterFunc(g.timeout, func() {
-			g.stalled.Store(true)
-			g.cancel()
-		})
-	} else {
-		g.timer.Reset(g.timeout)
-	}
+	g.timer.Reset(g.timeout)
 	n, err := g.body.Read(p)
 	g.timer.Stop()
 	if g.stalled.Load() && err != nil && err != io.EOF { // once cancelled, every read fails
@@ -122,9 +124,7 @@ func (g *stallGuard) Read(p []byte) (int, error) {
 
 func (g *stallGuard) Close() error {
 	err := g.body.Close()
-	if g.timer != nil {
-		g.timer.Stop()
-	}
+	g.timer.Stop()
 	g.cancel()
 	return err
 }

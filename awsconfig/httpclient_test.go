@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -336,5 +337,41 @@ func TestAnAnswerThatStopsComingEnds(t *testing.T) {
 				t.Fatalf("the call: %v (%T), want a RequestTimeoutError over a StalledError after %v", err, err, tt.timeout)
 			}
 		})
+	}
+}
+
+// TestAnAnswerClosedWhileReadEnds: closing an answer from one goroutine
+// while another waits to read it ends the read (and, under -race, shares
+// nothing unguarded).
+func TestAnAnswerClosedWhileReadEnds(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("part"))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	defer srv.CloseClientConnections()
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := NewHTTPClient(time.Hour).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		read <- err
+	}()
+	resp.Body.Close()
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Error("the read of a closed answer ended with no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("closing the answer did not end its read")
 	}
 }
