@@ -82,7 +82,10 @@ func TestAnAnswerOutlivesItsRequestBody(t *testing.T) {
 				Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 				HTTPClient:  traced{tt.client(dial), trace},
 				Retryer: func() aws.Retryer {
-					return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff, o.MaxAttempts = noDelay{}, MaxAttempts })
+					return retry.NewStandard(func(o *retry.StandardOptions) {
+						o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+						o.MaxAttempts = MaxAttempts
+					})
 				}}
 			out, err := organizations.NewFromConfig(cfg).ListAccounts(context.Background(), &organizations.ListAccountsInput{})
 			if err != nil {
@@ -120,7 +123,7 @@ type lateWriter struct {
 func (c *lateWriter) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if c.writes++; c.writes == 2 {
-		c.await(c.release) // the reader's error, if it never comes
+		await(c.release) // the reader's error, if it never comes
 	}
 	return n, err
 }
@@ -147,11 +150,11 @@ func (c *lateWriter) Read(p []byte) (int, error) {
 	if !c.released {
 		close(c.release)
 		c.released = true
-		if err := c.await(c.written.done); err != nil {
+		if err := await(c.written.done); err != nil {
 			return 0, err
 		}
 		if c.written.err != nil { // the writer closes the connection: wait for it to
-			if err := c.await(c.closed); err != nil {
+			if err := await(c.closed); err != nil {
 				return 0, err
 			}
 		}
@@ -171,12 +174,12 @@ func (c *lateWriter) Read(p []byte) (int, error) {
 
 // await waits for ch to close, or ten seconds: no hang if the order never
 // comes.
-func (c *lateWriter) await(ch <-chan struct{}) error {
+func await(ch <-chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
 	case <-time.After(10 * time.Second):
-		return errors.New("the writer never ended")
+		return errors.New("what the connection waited for never came")
 	}
 }
 
@@ -209,11 +212,6 @@ type traced struct {
 func (c traced) Do(r *http.Request) (*http.Response, error) {
 	return c.next.Do(r.WithContext(httptrace.WithClientTrace(r.Context(), c.trace)))
 }
-
-// noDelay is a retry backoff of nothing.
-type noDelay struct{}
-
-func (noDelay) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 // TestABodylessRequestStaysBodyless: http.NoBody, which has a WriteTo of
 // its own, is sent as no body (no length, no chunks), not as a body of
